@@ -1,0 +1,408 @@
+"""Pydantic v2 schema of scenario files.
+
+A scenario file is a YAML mapping whose ``kind:`` key chooses the domain model (:data:`KINDS`).
+Unknown keys are rejected everywhere (``extra="forbid"``). Names of mechanisms, axioms and metrics
+are checked against :mod:`fairsim.registry`, so a typo is reported with its file and line by the
+loader (:mod:`fairsim.scenarios.loader`).
+
+The YAML reference in the README documents every field defined here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from fairsim import registry
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Location distributions (facility location). Drawn by fairsim.agents.locations.draw_locations.
+# --------------------------------------------------------------------------------------------
+
+
+class _LocBase(_Strict):
+    round_to: int | None = Field(
+        default=None,
+        ge=1,
+        description="Round every location to a multiple of 1/round_to (creates co-located agents).",
+    )
+
+
+class UniformLocations(_LocBase):
+    distribution: Literal["uniform"] = "uniform"
+    low: float = Field(0.0, ge=0.0, le=1.0)
+    high: float = Field(1.0, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _order(self) -> UniformLocations:
+        if self.low > self.high:
+            raise ValueError(f"low={self.low} must be <= high={self.high}")
+        return self
+
+
+class BetaLocations(_LocBase):
+    distribution: Literal["beta"]
+    a: float = Field(gt=0.0)
+    b: float = Field(gt=0.0)
+
+
+class ClusteredLocations(_LocBase):
+    """Mixture of normals clipped to [0, 1]; ``weights`` default to equal."""
+
+    distribution: Literal["clustered"]
+    centers: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(min_length=1)
+    spread: float = Field(0.05, ge=0.0)
+    weights: list[Annotated[float, Field(ge=0.0)]] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self) -> ClusteredLocations:
+        if self.weights is not None:
+            if len(self.weights) != len(self.centers):
+                raise ValueError(
+                    f"weights has {len(self.weights)} entries but centers has {len(self.centers)}"
+                )
+            if sum(self.weights) <= 0:
+                raise ValueError("weights must have a positive sum")
+        return self
+
+
+class BimodalLocations(_LocBase):
+    """Two clusters at ``left`` and ``right`` with share ``p_left`` of the agents at ``left``."""
+
+    distribution: Literal["bimodal"]
+    left: float = Field(0.2, ge=0.0, le=1.0)
+    right: float = Field(0.8, ge=0.0, le=1.0)
+    spread: float = Field(0.05, ge=0.0)
+    p_left: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class EndpointLocations(_LocBase):
+    """Every agent at 0 or 1; each independently at 1 with probability ``p``."""
+
+    distribution: Literal["endpoints"]
+    p: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class CsvLocations(_LocBase):
+    """Profiles read from a CSV file (path relative to the scenario file).
+
+    Each row of the file is one profile of ``n`` locations (columns ``column_prefix``-free: every
+    numeric column is a location). A run uses row ``replication % rows``; with ``sample: true`` it
+    instead draws n values uniformly from all values in ``column``.
+    """
+
+    distribution: Literal["csv"]
+    path: str
+    column: str | None = None
+    sample: bool = False
+
+
+LocationSpec = Annotated[
+    UniformLocations
+    | BetaLocations
+    | ClusteredLocations
+    | BimodalLocations
+    | EndpointLocations
+    | CsvLocations,
+    Field(discriminator="distribution"),
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Agents and behaviours
+# --------------------------------------------------------------------------------------------
+
+
+class BehaviourSpec(_Strict):
+    """A behaviour and the share of agents that follow it.
+
+    ``name`` is a registered behaviour (``truthful``, ``best_response``, ``random_misreport``);
+    ``params`` go to the behaviour (e.g. ``{scale: 0.2}`` for random misreports).
+    """
+
+    name: str
+    share: float = Field(1.0, ge=0.0, le=1.0)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        registry.get(v, "behaviour", domain="facility")
+        return v
+
+
+class FacilityAgents(_Strict):
+    n: int = Field(ge=1, le=100_000)
+    locations: LocationSpec = Field(default_factory=UniformLocations)
+    behaviours: list[BehaviourSpec] = Field(
+        default_factory=lambda: [BehaviourSpec(name="truthful")], min_length=1
+    )
+
+    @field_validator("behaviours", mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [{"name": v}]
+        return v
+
+    @model_validator(mode="after")
+    def _shares(self) -> FacilityAgents:
+        total = sum(b.share for b in self.behaviours)
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"behaviour shares must sum to 1; got {total:g}")
+        return self
+
+
+class MechanismSpec(_Strict):
+    """A mechanism to compare: a registered name, keyword parameters and a display label."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    label: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        registry.get(v, "mechanism", domain="facility")
+        return v
+
+    @property
+    def display(self) -> str:
+        if self.label:
+            return self.label
+        if not self.params:
+            return self.name
+        args = ",".join(f"{k}={v}" for k, v in sorted(self.params.items()))
+        return f"{self.name}({args})"
+
+
+class DynamicsSpec(_Strict):
+    """Report dynamics: iterate reports until no report moves more than ``tol`` or ``max_rounds``."""
+
+    max_rounds: int = Field(50, ge=1, le=100_000)
+    tol: float = Field(1e-12, ge=0.0)
+    record_rounds: bool = True
+
+
+# --------------------------------------------------------------------------------------------
+# Sweeps
+# --------------------------------------------------------------------------------------------
+
+
+class RandomParam(_Strict):
+    """One randomly sampled parameter: exactly one of ``uniform``, ``randint``, ``choice``."""
+
+    uniform: tuple[float, float] | None = None
+    randint: tuple[int, int] | None = None  # inclusive bounds
+    choice: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> RandomParam:
+        given = [k for k in ("uniform", "randint", "choice") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of uniform, randint, choice")
+        return self
+
+
+class RandomSweep(_Strict):
+    samples: int = Field(ge=1, le=1_000_000)
+    params: dict[str, RandomParam] = Field(min_length=1)
+
+
+class SweepSpec(_Strict):
+    """Design points = grid (cartesian product) x zip (parallel lists) x random samples.
+
+    Keys are dotted paths into the scenario (``agents.n``, ``agents.locations``, ``mechanisms``).
+    """
+
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    zip: dict[str, list[Any]] = Field(default_factory=dict)
+    random: RandomSweep | None = None
+
+    @model_validator(mode="after")
+    def _zip_lengths(self) -> SweepSpec:
+        lengths = {k: len(v) for k, v in self.zip.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"zip lists must have equal lengths; got {lengths}")
+        for k, v in self.grid.items():
+            if len(v) == 0:
+                raise ValueError(f"grid list for {k!r} is empty")
+        return self
+
+
+# --------------------------------------------------------------------------------------------
+# Analyses and claims (paper reproductions)
+# --------------------------------------------------------------------------------------------
+
+
+class ApproximationAnalysis(_Strict):
+    """Worst-case ratio search (fairsim.axioms.facility.approximation_ratio) for each n."""
+
+    id: str
+    type: Literal["approximation_ratio"]
+    mechanisms: list[MechanismSpec] = Field(min_length=1)
+    n: list[Annotated[int, Field(ge=1, le=64)]] = Field(min_length=1)
+    objective: Literal["sw", "tc", "mc"] = "sw"
+    method: Literal["exhaustive", "random"] = "exhaustive"
+    grid: int | None = Field(default=None, ge=1)
+    samples: int | None = Field(default=None, ge=1)
+    expected: str | None = Field(
+        default=None, description="Registered formula (kind 'formula') giving the expected ratio."
+    )
+
+    @field_validator("mechanisms", mode="before")
+    @classmethod
+    def _names(cls, v: Any) -> Any:
+        return [{"name": m} if isinstance(m, str) else m for m in v] if isinstance(v, list) else v
+
+    @field_validator("expected")
+    @classmethod
+    def _formula(cls, v: str | None) -> str | None:
+        if v is not None:
+            registry.get(v, "formula", domain="facility")
+        return v
+
+
+AnalysisSpec = Annotated[ApproximationAnalysis, Field(discriminator="type")]
+
+
+class AxiomMatrixClaim(_Strict):
+    """Per mechanism and axiom: ``always`` (holds on every run) or ``violated`` (some run fails,
+    with a witness)."""
+
+    id: str
+    text: str
+    type: Literal["axiom_matrix"]
+    expect: dict[str, dict[str, Literal["always", "violated"]]]
+
+
+class RatioFormulaClaim(_Strict):
+    """The ratios of analysis ``analysis`` equal its ``expected`` formula within ``tol``."""
+
+    id: str
+    text: str
+    type: Literal["ratio_formula"]
+    analysis: str
+    tol: float = Field(1e-9, ge=0.0)
+
+
+class MetricBoundClaim(_Strict):
+    """For runs of ``mechanism``: ``metric`` lies in [min, max] on every run (and the dynamics
+    converged if ``require_converged``)."""
+
+    id: str
+    text: str
+    type: Literal["metric_bound"]
+    mechanism: str
+    metric: str
+    min: float | None = None
+    max: float | None = None
+    require_converged: bool = False
+
+
+ClaimSpec = Annotated[
+    AxiomMatrixClaim | RatioFormulaClaim | MetricBoundClaim, Field(discriminator="type")
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Scenario kinds
+# --------------------------------------------------------------------------------------------
+
+DEFAULT_FACILITY_AXIOMS = [
+    "ifs",
+    "ufs",
+    "proportionality",
+    "pf",
+    "unanimity",
+    "pareto",
+    "strong_proportionality",
+    "strategyproofness",
+]
+DEFAULT_FACILITY_METRICS = [
+    "social_welfare",
+    "total_cost",
+    "max_cost",
+    "sw_ratio",
+    "tc_ratio",
+    "mc_ratio",
+]
+
+
+class FacilityScenario(_Strict):
+    """One-dimensional facility location on [0, 1] (``kind: facility_location``)."""
+
+    kind: Literal["facility_location"]
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    replications: int = Field(1, ge=1, le=10_000_000)
+    agents: FacilityAgents
+    mechanisms: list[MechanismSpec] = Field(min_length=1)
+    axioms: list[str] = Field(default_factory=lambda: list(DEFAULT_FACILITY_AXIOMS))
+    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_FACILITY_METRICS))
+    dynamics: DynamicsSpec = Field(default_factory=DynamicsSpec)
+    sweep: SweepSpec | None = None
+    analyses: list[AnalysisSpec] = Field(default_factory=list)
+    claims: list[ClaimSpec] = Field(default_factory=list)
+
+    @field_validator("mechanisms", mode="before")
+    @classmethod
+    def _names(cls, v: Any) -> Any:
+        return [{"name": m} if isinstance(m, str) else m for m in v] if isinstance(v, list) else v
+
+    @field_validator("axioms")
+    @classmethod
+    def _axioms(cls, v: list[str]) -> list[str]:
+        for name in v:
+            registry.get(name, "axiom", domain="facility")
+        return v
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, v: list[str]) -> list[str]:
+        for name in v:
+            registry.get(name, "metric", domain="facility")
+        return v
+
+    @model_validator(mode="after")
+    def _labels_unique(self) -> FacilityScenario:
+        labels = [m.display for m in self.mechanisms]
+        dup = {lab for lab in labels if labels.count(lab) > 1}
+        if dup:
+            raise ValueError(f"mechanism labels must be unique; repeated: {sorted(dup)}")
+        ids = [a.id for a in self.analyses] + [c.id for c in self.claims]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"analysis and claim ids must be unique; repeated: {sorted(dup)}")
+        known = {a.id for a in self.analyses}
+        for c in self.claims:
+            if isinstance(c, RatioFormulaClaim) and c.analysis not in known:
+                raise ValueError(f"claim {c.id!r} refers to unknown analysis {c.analysis!r}")
+        return self
+
+
+# kind -> model. Later domains add their scenario models here.
+KINDS: dict[str, type[BaseModel]] = {"facility_location": FacilityScenario}
+
+Scenario = FacilityScenario  # union of the kinds' models as domains are added
+
+__all__ = [
+    "KINDS",
+    "AxiomMatrixClaim",
+    "BehaviourSpec",
+    "DynamicsSpec",
+    "FacilityAgents",
+    "FacilityScenario",
+    "MechanismSpec",
+    "MetricBoundClaim",
+    "RatioFormulaClaim",
+    "Scenario",
+    "SweepSpec",
+]

@@ -1,0 +1,70 @@
+"""Layout of a results directory (the contract between the runner and the report builder).
+
+``fairsim run`` writes into ``OUT``::
+
+    OUT/
+      results.parquet    one row per (design point, replication, mechanism)
+      rounds.parquet     one row per (design point, replication, mechanism, round) of the dynamics
+      analyses.parquet   one row per (analysis, mechanism, n) of scenario ``analyses:``
+      manifest.json      scenario name/kind/hash/text, root seed, package versions, row counts,
+                         start/end timestamps, worker count, claims (copied from the scenario)
+      scenario.yaml      the scenario file exactly as given
+
+Columns of ``results.parquet`` (rows sorted by design_point, replication, mechanism order):
+
+==========================  ======================================================================
+``run_id``                  ``"<design_point>-<replication>"`` (str)
+``design_point``            int, index into the expanded sweep
+``replication``             int
+``mechanism``               str, the mechanism's display label (unique within a scenario)
+``mechanism_name``          str, the registry short name (``uniform_phantom``)
+``mechanism_order``         int, position in the scenario's ``mechanisms`` list
+``randomized``              bool
+``domain``                  str (``facility_location``)
+``n``                       int, number of agents
+``distribution``            str, location distribution name
+``behaviour``               str, ``+``-joined behaviour names with shares (``truthful``)
+``seed``                    str, ``"<root>/<design_point>/<replication>"`` (the SeedSequence key)
+``param.<path>``            one column per swept parameter (dotted path); JSON text when the values
+                            are not all numbers
+``locations``               list<float64>, the agents' true locations
+``reports``                 list<float64>, final reports
+``outcome``                 float64, final outcome (facility location)
+``truthful_outcome``        float64, outcome under truthful reports (same random draw)
+``rounds``                  int, dynamics rounds run (1 when every agent is truthful)
+``converged``               bool
+``metric.<name>``           float64 per metric (true locations, final outcome)
+``axiom.<name>``            bool per axiom (true locations, final outcome)
+``slack.<name>``            float64 per axiom
+``witness.<name>``          str (JSON) per axiom, null when it holds
+``error``                   str, null unless the run raised (then metric/axiom columns are null)
+==========================  ======================================================================
+
+Columns of ``rounds.parquet``: ``run_id, design_point, replication, mechanism, round`` (0 =
+truthful reports), ``outcome``, ``reports`` (list<float64>), ``max_change`` (largest report move in
+that round), ``metric.social_welfare``, and ``axiom.<name>`` for the scenario's outcome axioms
+(strategyproofness is evaluated only on the final round).
+
+Columns of ``analyses.parquet``: ``analysis`` (id), ``type``, ``mechanism``, ``n``, ``objective``,
+``method``, ``ratio`` (float64), ``expected`` (float64 or null), ``worst_profile``
+(list<float64>), ``profiles_checked`` (int).
+
+No column holds wall-clock times, so the same scenario and seed give identical rows whatever the
+executor; timings live in the manifest.
+"""
+
+from __future__ import annotations
+
+RESULTS_FILE = "results.parquet"
+ROUNDS_FILE = "rounds.parquet"
+ANALYSES_FILE = "analyses.parquet"
+MANIFEST_FILE = "manifest.json"
+SCENARIO_FILE = "scenario.yaml"
+
+METRIC_PREFIX = "metric."
+AXIOM_PREFIX = "axiom."
+SLACK_PREFIX = "slack."
+WITNESS_PREFIX = "witness."
+PARAM_PREFIX = "param."
+
+KEY_COLUMNS = ("run_id", "design_point", "replication", "mechanism")
