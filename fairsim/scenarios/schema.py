@@ -10,15 +10,53 @@ The YAML reference in the README documents every field defined here.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from fairsim import registry
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_params(kind: str, name: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """Check ``params`` against the keyword parameters the registry documents for ``name``.
+
+    Only entries that document their parameters are checked: unknown keys and missing required
+    ones (``{"required": True}`` in the entry's metadata) are errors.
+    """
+    if not isinstance(name, str):
+        return params  # the name itself failed validation and is reported
+    try:
+        documented = registry.get(name, kind, domain="facility").params
+    except ValueError:
+        return params
+    if not documented:
+        return params
+    unknown = sorted(set(params) - set(documented))
+    if unknown:
+        raise ValueError(
+            f"unknown parameter(s) {', '.join(map(repr, unknown))} for {kind} {name!r}; "
+            f"parameters: {', '.join(documented)}"
+        )
+    missing = [
+        k
+        for k, meta in documented.items()
+        if isinstance(meta, dict) and meta.get("required") and k not in params
+    ]
+    if missing:
+        raise ValueError(f"{kind} {name!r} needs parameter(s) {', '.join(map(repr, missing))}")
+    return params
 
 
 # --------------------------------------------------------------------------------------------
@@ -36,8 +74,8 @@ class _LocBase(_Strict):
 
 class UniformLocations(_LocBase):
     distribution: Literal["uniform"] = "uniform"
-    low: float = Field(0.0, ge=0.0, le=1.0)
-    high: float = Field(1.0, ge=0.0, le=1.0)
+    low: float = Field(default=0.0, ge=0.0, le=1.0)
+    high: float = Field(default=1.0, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _order(self) -> UniformLocations:
@@ -90,17 +128,25 @@ class EndpointLocations(_LocBase):
 
 
 class CsvLocations(_LocBase):
-    """Profiles read from a CSV file (path relative to the scenario file).
+    """Profiles read from a CSV file; ``path`` is relative to the scenario file's folder.
 
-    Each row of the file is one profile of ``n`` locations (columns ``column_prefix``-free: every
-    numeric column is a location). A run uses row ``replication % rows``; with ``sample: true`` it
-    instead draws n values uniformly from all values in ``column``.
+    Cells are numbers in [0, 1], comma-separated; blank lines are skipped; a first row in which
+    no cell is a number is a header. Three modes [F]:
+
+    * default: every data row is one profile of exactly ``n`` locations; replication ``r`` uses
+      row ``r % rows``;
+    * ``column: <name>``: the named column (the file needs a header) is one profile of exactly
+      ``n`` locations;
+    * ``sample: true``: ``n`` values drawn uniformly with replacement from all values of the file
+      (or of ``column`` when given).
     """
 
     distribution: Literal["csv"]
-    path: str
-    column: str | None = None
-    sample: bool = False
+    path: str = Field(min_length=1, description="CSV file, relative to the scenario file.")
+    column: str | None = Field(default=None, description="Use only this column (needs a header).")
+    sample: bool = Field(
+        default=False, description="Draw n values with replacement instead of reading a profile."
+    )
 
 
 LocationSpec = Annotated[
@@ -127,8 +173,8 @@ class BehaviourSpec(_Strict):
     """
 
     name: str
-    share: float = Field(1.0, ge=0.0, le=1.0)
-    params: dict[str, Any] = Field(default_factory=dict)
+    share: float = Field(default=1.0, ge=0.0, le=1.0)
+    params: dict[str, Any] = Field(default_factory=dict, validate_default=True)
 
     @field_validator("name")
     @classmethod
@@ -136,10 +182,18 @@ class BehaviourSpec(_Strict):
         registry.get(v, "behaviour", domain="facility")
         return v
 
+    @field_validator("params")
+    @classmethod
+    def _params(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        return _check_params("behaviour", info.data.get("name"), v)
+
 
 class FacilityAgents(_Strict):
     n: int = Field(ge=1, le=100_000)
-    locations: LocationSpec = Field(default_factory=UniformLocations)
+    locations: LocationSpec = Field(
+        default_factory=lambda: UniformLocations(),
+        description="Location distribution; a mapping without 'distribution' means uniform.",
+    )
     behaviours: list[BehaviourSpec] = Field(
         default_factory=lambda: [BehaviourSpec(name="truthful")], min_length=1
     )
@@ -151,6 +205,13 @@ class FacilityAgents(_Strict):
             return [{"name": v}]
         return v
 
+    @field_validator("locations", mode="before")
+    @classmethod
+    def _default_uniform(cls, v: Any) -> Any:
+        if isinstance(v, dict) and "distribution" not in v:
+            return {"distribution": "uniform", **v}
+        return v
+
     @model_validator(mode="after")
     def _shares(self) -> FacilityAgents:
         total = sum(b.share for b in self.behaviours)
@@ -160,10 +221,14 @@ class FacilityAgents(_Strict):
 
 
 class MechanismSpec(_Strict):
-    """A mechanism to compare: a registered name, keyword parameters and a display label."""
+    """A mechanism to compare: a registered name, keyword parameters and a display label.
+
+    ``params`` are checked against the parameters the mechanism documents in the registry
+    (``fairsim list`` shows them): unknown names and missing required ones are errors.
+    """
 
     name: str
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict, validate_default=True)
     label: str | None = None
 
     @field_validator("name")
@@ -171,6 +236,11 @@ class MechanismSpec(_Strict):
     def _known(cls, v: str) -> str:
         registry.get(v, "mechanism", domain="facility")
         return v
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        return _check_params("mechanism", info.data.get("name"), v)
 
     @property
     def display(self) -> str:
@@ -185,8 +255,8 @@ class MechanismSpec(_Strict):
 class DynamicsSpec(_Strict):
     """Report dynamics: iterate reports until no report moves more than ``tol`` or ``max_rounds``."""
 
-    max_rounds: int = Field(50, ge=1, le=100_000)
-    tol: float = Field(1e-12, ge=0.0)
+    max_rounds: int = Field(default=50, ge=1, le=100_000)
+    tol: float = Field(default=1e-12, ge=0.0)
     record_rounds: bool = True
 
 
@@ -207,10 +277,20 @@ class RandomParam(_Strict):
         given = [k for k in ("uniform", "randint", "choice") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of uniform, randint, choice")
+        for name in ("uniform", "randint"):
+            bounds = getattr(self, name)
+            if bounds is not None and not bounds[0] <= bounds[1]:
+                raise ValueError(f"{name} bounds must satisfy low <= high; got {list(bounds)}")
+        if self.uniform is not None and not all(math.isfinite(b) for b in self.uniform):
+            raise ValueError(f"uniform bounds must be finite; got {list(self.uniform)}")
+        if self.choice is not None and len(self.choice) == 0:
+            raise ValueError("choice needs at least one value")
         return self
 
 
 class RandomSweep(_Strict):
+    """``samples`` random design points; ``params`` maps a dotted path to how it is drawn."""
+
     samples: int = Field(ge=1, le=1_000_000)
     params: dict[str, RandomParam] = Field(min_length=1)
 
@@ -218,22 +298,34 @@ class RandomSweep(_Strict):
 class SweepSpec(_Strict):
     """Design points = grid (cartesian product) x zip (parallel lists) x random samples.
 
-    Keys are dotted paths into the scenario (``agents.n``, ``agents.locations``, ``mechanisms``).
+    Keys are dotted paths into the scenario (``agents.n``, ``agents.locations``,
+    ``agents.locations.a``, ``mechanisms``, ``mechanisms[0].params.c``, ``dynamics.max_rounds``,
+    ``replications``); a swept value replaces the whole value at its path. The grid's first key
+    varies slowest; random samples are drawn once from the scenario seed and crossed with every
+    grid and zip combination (see :mod:`fairsim.scenarios.sweeps`).
     """
 
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     zip: dict[str, list[Any]] = Field(default_factory=dict)
     random: RandomSweep | None = None
 
-    @model_validator(mode="after")
-    def _zip_lengths(self) -> SweepSpec:
-        lengths = {k: len(v) for k, v in self.zip.items()}
+    @field_validator("zip")
+    @classmethod
+    def _zip_lengths(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        lengths = {k: len(vals) for k, vals in v.items()}
         if len(set(lengths.values())) > 1:
             raise ValueError(f"zip lists must have equal lengths; got {lengths}")
-        for k, v in self.grid.items():
-            if len(v) == 0:
+        if any(n == 0 for n in lengths.values()):
+            raise ValueError("zip lists must not be empty")
+        return v
+
+    @field_validator("grid")
+    @classmethod
+    def _grid_nonempty(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for k, vals in v.items():
+            if len(vals) == 0:
                 raise ValueError(f"grid list for {k!r} is empty")
-        return self
+        return v
 
 
 # --------------------------------------------------------------------------------------------
@@ -347,7 +439,7 @@ class FacilityScenario(_Strict):
     mechanisms: list[MechanismSpec] = Field(min_length=1)
     axioms: list[str] = Field(default_factory=lambda: list(DEFAULT_FACILITY_AXIOMS))
     metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_FACILITY_METRICS))
-    dynamics: DynamicsSpec = Field(default_factory=DynamicsSpec)
+    dynamics: DynamicsSpec = Field(default_factory=lambda: DynamicsSpec())
     sweep: SweepSpec | None = None
     analyses: list[AnalysisSpec] = Field(default_factory=list)
     claims: list[ClaimSpec] = Field(default_factory=list)

@@ -23,7 +23,9 @@ Columns of ``results.parquet`` (rows sorted by design_point, replication, mechan
 ``domain``                  str (``facility_location``)
 ``n``                       int, number of agents
 ``distribution``            str, location distribution name
-``behaviour``               str, ``+``-joined behaviour names with shares (``truthful``)
+``behaviour``               str, ``+``-joined behaviour names with shares: the name alone for one
+                            behaviour (``truthful``), else ``name:share`` parts
+                            (``best_response:0.5+truthful:0.5``)
 ``seed``                    str, ``"<root>/<design_point>/<replication>"`` (the SeedSequence key)
 ``param.<path>``            one column per swept parameter (dotted path); JSON text when the values
                             are not all numbers
@@ -31,23 +33,37 @@ Columns of ``results.parquet`` (rows sorted by design_point, replication, mechan
 ``reports``                 list<float64>, final reports
 ``outcome``                 float64, final outcome (facility location)
 ``truthful_outcome``        float64, outcome under truthful reports (same random draw)
-``rounds``                  int, dynamics rounds run (1 when every agent is truthful)
+``rounds``                  int, dynamics rounds run, counting round 0: 1 + the number of sweeps
+                            (1 when no agent is strategic); equals the run's rows in rounds.parquet
+                            when ``dynamics.record_rounds``
 ``converged``               bool
 ``metric.<name>``           float64 per metric (true locations, final outcome)
 ``axiom.<name>``            bool per axiom (true locations, final outcome)
 ``slack.<name>``            float64 per axiom
 ``witness.<name>``          str (JSON) per axiom, null when it holds
-``error``                   str, null unless the run raised (then metric/axiom columns are null)
+``error``                   str, null unless the run raised: ``"<ExceptionType>: <message>"``
+                            (then reports/outcome/metric/axiom columns are null; ``locations`` is
+                            null too when drawing the instance failed)
 ==========================  ======================================================================
 
 Columns of ``rounds.parquet``: ``run_id, design_point, replication, mechanism, round`` (0 =
 truthful reports), ``outcome``, ``reports`` (list<float64>), ``max_change`` (largest report move in
-that round), ``metric.social_welfare``, and ``axiom.<name>`` for the scenario's outcome axioms
-(strategyproofness is evaluated only on the final round).
+that round; null in round 0), ``metric.social_welfare``, and ``axiom.<name>`` for the scenario's
+outcome axioms (strategyproofness is evaluated only on the final round). All scores use the TRUE
+locations. No rows for runs whose scenario sets ``dynamics.record_rounds: false``.
 
 Columns of ``analyses.parquet``: ``analysis`` (id), ``type``, ``mechanism``, ``n``, ``objective``,
 ``method``, ``ratio`` (float64), ``expected`` (float64 or null), ``worst_profile``
-(list<float64>), ``profiles_checked`` (int).
+(list<float64>), ``profiles_checked`` (int: the number of profiles spec §8.1 says the search
+examines), ``error`` (str, null unless the analysis raised; then ratio etc. are null).
+
+Keys of ``manifest.json``: ``name``, ``kind``, ``scenario_hash`` (sha256 of the canonical
+scenario JSON), ``seed`` (root seed), ``status`` (``"complete"`` or ``"interrupted"``),
+``workers``, ``started_utc``, ``finished_utc`` (ISO 8601), ``wall_time_s``, ``design_points``,
+``runs`` (completed (design point, replication) pairs), ``rows`` (``{"results", "rounds",
+"analyses"}`` row counts), ``failed`` (result rows with an error), ``versions`` (fairsim, python,
+numpy, numba, mesa, pyarrow, pandas, scipy), ``claims`` (the scenario's claims as JSON objects)
+and ``scenario_text``.
 
 No column holds wall-clock times, so the same scenario and seed give identical rows whatever the
 executor; timings live in the manifest.

@@ -1,0 +1,573 @@
+"""The batch runner: expand a scenario, run every (design point, replication, mechanism), store.
+
+Seeds (DESIGN.md "Seeds"): run ``(dp, rep)`` uses ``SeedSequence(root_seed, spawn_key=(dp, rep))``
+and its children ``(0,)`` for the instance draw, ``(1,)`` for the behaviour assignment and the
+agents' own RNGs, ``(2, k)`` for mechanism number ``k`` (its position in the scenario's list).
+One instance is drawn per ``(dp, rep)`` and every mechanism runs on it (paired comparison).
+Analyses use ``SeedSequence(root_seed, spawn_key=(ANALYSIS_KEY, analysis, mechanism, n))``.
+
+Execution: a ``concurrent.futures.ProcessPoolExecutor`` (``workers`` processes, default
+``os.cpu_count()``; start method: :func:`_mp_context`) over chunks of consecutive tasks (about four
+per worker), so each worker process is reused and numba compiles (or loads its cache) once per worker;
+``workers=1`` runs in-process. Rows are sorted by (design_point,
+replication, mechanism_order), so the tables are identical whatever the executor.
+
+A run that raises becomes a row with ``error`` (``"<ExceptionType>: <message>"``) and null scores;
+the batch goes on. On ``KeyboardInterrupt`` or a failure of the executor itself, what has completed
+is written with manifest status ``"interrupted"`` and the exception is re-raised.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fairsim import registry
+from fairsim.errors import InputError
+from fairsim.sim import schema as S
+from fairsim.sim import store
+
+ANALYSIS_KEY = 0xA7A1
+"""First spawn-key word of the analyses' seeds (design points use ``(dp, rep)``)."""
+
+_DOMAIN = "facility"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What :func:`run_scenario` did. ``rows`` result rows, of which ``failed`` have an error."""
+
+    out_dir: Path
+    scenario: str
+    seed: int
+    status: str
+    design_points: int
+    runs: int
+    rows: int
+    failed: int
+    rounds_rows: int
+    analyses_rows: int
+    workers: int
+    wall_time_s: float
+
+
+# ------------------------------------------------------------------------------------------
+# Worker side: the design points live in a module global (set once per worker process).
+# ------------------------------------------------------------------------------------------
+
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(points: dict[int, Any], root_seed: int, base_dir: str | None) -> None:
+    _STATE["points"] = points
+    _STATE["root"] = root_seed
+    _STATE["base_dir"] = base_dir
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _mechanism_meta(spec: Any) -> tuple[str, bool]:
+    try:
+        entry = registry.get(spec.name, "mechanism", domain=_DOMAIN)
+    except Exception:
+        return spec.name, False
+    return entry.short_name, bool(entry.randomized)
+
+
+def run_one(
+    scenario: Any, dp: int, rep: int, root_seed: int, base_dir: str | Path | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """All mechanisms of design point ``dp``, replication ``rep``: (result rows, round rows).
+
+    ``scenario`` is the design point's scenario. Result rows lack the ``param.*`` columns (the
+    runner adds them). Never raises for a failing run: the failure goes into the ``error`` column.
+    """
+    from fairsim.sim.facility import (
+        SEED_INSTANCE,
+        behaviour_label,
+        child_seed,
+        simulate_facility,
+    )
+
+    agents = scenario.agents
+    n = int(agents.n)
+    seq = np.random.SeedSequence(root_seed, spawn_key=(dp, rep))
+    run_id = f"{dp}-{rep}"
+    base = {
+        "run_id": run_id,
+        "design_point": dp,
+        "replication": rep,
+        "domain": scenario.kind,
+        "n": n,
+        "distribution": agents.locations.distribution,
+        "behaviour": behaviour_label(agents.behaviours),
+        "seed": f"{root_seed}/{dp}/{rep}",
+    }
+    draw_error: str | None = None
+    locations: list[float] | None = None
+    try:
+        from fairsim.agents.locations import draw_locations
+
+        rng = np.random.default_rng(child_seed(seq, SEED_INSTANCE))
+        x = draw_locations(agents.locations, n, rng, base_dir=base_dir, replication=rep)
+        locations = np.asarray(x, dtype=np.float64).reshape(-1).tolist()
+    except Exception as exc:  # noqa: BLE001 - recorded in the error column
+        draw_error = _error_text(exc)
+
+    rows: list[dict[str, Any]] = []
+    round_rows: list[dict[str, Any]] = []
+    for k, spec in enumerate(scenario.mechanisms):
+        name, randomized = _mechanism_meta(spec)
+        row = dict(base)
+        row.update(
+            mechanism=spec.display,
+            mechanism_name=name,
+            mechanism_order=k,
+            randomized=randomized,
+            locations=locations,
+        )
+        if draw_error is not None:
+            row["error"] = draw_error
+            rows.append(row)
+            continue
+        try:
+            rec = simulate_facility(
+                locations,
+                spec,
+                agents.behaviours,
+                scenario.dynamics,
+                scenario.axioms,
+                scenario.metrics,
+                seq,
+                mechanism_order=k,
+            )
+        except Exception as exc:  # noqa: BLE001 - recorded in the error column
+            row["error"] = _error_text(exc)
+            rows.append(row)
+            continue
+        row.update(
+            reports=rec.reports,
+            outcome=rec.outcome,
+            truthful_outcome=rec.truthful_outcome,
+            rounds=rec.rounds,
+            converged=rec.converged,
+        )
+        for m, value in rec.metrics.items():
+            row[S.METRIC_PREFIX + m] = value
+        for a, verdict in rec.axioms.items():
+            row[S.AXIOM_PREFIX + a] = verdict.holds
+            row[S.SLACK_PREFIX + a] = verdict.slack
+            row[S.WITNESS_PREFIX + a] = verdict.witness
+        rows.append(row)
+        for r in rec.round_rows:
+            rr = {
+                "run_id": run_id,
+                "design_point": dp,
+                "replication": rep,
+                "mechanism": spec.display,
+            }
+            rr.update(r)
+            round_rows.append(rr)
+    return rows, round_rows
+
+
+def _run_chunk(chunk: Sequence[tuple[int, int]]) -> list[tuple[int, int, list, list]]:
+    points = _STATE["points"]
+    out = []
+    for dp, rep in chunk:
+        rows, rounds = run_one(points[dp], dp, rep, _STATE["root"], _STATE["base_dir"])
+        out.append((dp, rep, rows, rounds))
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Analyses
+# ------------------------------------------------------------------------------------------
+
+
+def profiles_checked(
+    anonymous: bool, n: int, method: str, grid: int | None, samples: int | None
+) -> int:
+    """Number of profiles ``approximation_ratio`` examines (spec §8.1): exhaustive C(G+n, n)
+    multisets (anonymous mechanisms) or (G+1)^n tuples with default G = n·max(2, ⌈12/n⌉); random
+    ``samples`` (default 10^5) plus the n+1 endpoint profiles."""
+    if method == "random":
+        return int(samples if samples is not None else 100_000) + n + 1
+    g = grid if grid is not None else n * max(2, math.ceil(12 / n))
+    return math.comb(g + n, n) if anonymous else (g + 1) ** n
+
+
+def run_analyses(
+    scenario: Any, root_seed: int, rows: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Rows of ``analyses.parquet``: each analysis x mechanism x n (errors go to ``error``).
+
+    Rows are appended to ``rows`` (a new list by default) as they are computed.
+    """
+    rows = [] if rows is None else rows
+    for a_idx, an in enumerate(scenario.analyses):
+        for m_idx, spec in enumerate(an.mechanisms):
+            for n in an.n:
+                row: dict[str, Any] = {
+                    "analysis": an.id,
+                    "type": an.type,
+                    "mechanism": spec.display,
+                    "n": int(n),
+                    "objective": an.objective,
+                    "method": an.method,
+                }
+                try:
+                    from fairsim.axioms.facility import approximation_ratio
+
+                    entry = registry.get(spec.name, "mechanism", domain=_DOMAIN)
+                    seq = np.random.SeedSequence(
+                        root_seed, spawn_key=(ANALYSIS_KEY, a_idx, m_idx, int(n))
+                    )
+                    kwargs: dict[str, Any] = {}
+                    if an.grid is not None:
+                        kwargs["grid"] = an.grid
+                    if an.samples is not None:
+                        kwargs["samples"] = an.samples
+                    ratio, worst = approximation_ratio(
+                        spec.name,
+                        int(n),
+                        objective=an.objective,
+                        method=an.method,
+                        rng=np.random.default_rng(seq),
+                        params=dict(spec.params),
+                        **kwargs,
+                    )
+                    row["ratio"] = float(ratio)
+                    row["worst_profile"] = (
+                        None
+                        if worst is None
+                        else np.asarray(worst, dtype=np.float64).reshape(-1).tolist()
+                    )
+                    row["profiles_checked"] = profiles_checked(
+                        bool(entry.extra.get("anonymous", False)),
+                        int(n),
+                        an.method,
+                        an.grid,
+                        an.samples,
+                    )
+                    if an.expected is not None:
+                        f = registry.get(an.expected, "formula", domain=_DOMAIN).func
+                        row["expected"] = float(f(int(n)))
+                except Exception as exc:  # noqa: BLE001 - recorded in the error column
+                    row["error"] = _error_text(exc)
+                rows.append(row)
+    return rows
+
+
+# ------------------------------------------------------------------------------------------
+# Driver
+# ------------------------------------------------------------------------------------------
+
+
+def _param_kinds(points: Sequence[Any]) -> list[tuple[str, str]]:
+    """Swept parameter paths and their column kind ("int", "float" or "json")."""
+    paths = store.unique(p for dp in points for p in dp.params)
+    out = []
+    for p in paths:
+        vals = [dp.params.get(p) for dp in points if p in dp.params]
+        nums = [v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if len(nums) == len(vals):
+            out.append((p, "int" if all(isinstance(v, int) for v in vals) else "float"))
+        else:
+            out.append((p, "json"))
+    return out
+
+
+def _param_value(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == "json":
+        return json.dumps(_plain(value), sort_keys=True)
+    return int(value) if kind == "int" else float(value)
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _scenario_text(
+    scenario: Any, scenario_path: Any, scenario_text: str | None, source: Any
+) -> str:
+    if scenario_text is not None:
+        return scenario_text
+    if scenario_path is not None:
+        return Path(scenario_path).read_text(encoding="utf-8")
+    if source is not None and source.text is not None:
+        return str(source.text)
+    import yaml
+
+    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
+
+
+def _check_workers(workers: int | None) -> int:
+    if workers is None:
+        return max(1, os.cpu_count() or 1)
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise InputError(
+            f"workers must be an integer >= 1 (or None for all cores); got {workers!r}"
+        )
+    return int(workers)
+
+
+def _progress(enabled: bool, total: int) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    prog = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        disable=not (enabled and sys.stderr.isatty()),
+    )
+    return prog
+
+
+def _mp_context() -> Any:
+    """``forkserver`` where available (POSIX), else ``spawn`` [F].
+
+    Plain ``fork`` is unsafe here: numba's OpenMP threading layer (and torch) abort a forked child
+    of a process that already ran parallel code. Mesa's ``batchrunner`` (imported by
+    ``import mesa``) also forces the global start method to ``spawn``, so the context is always
+    chosen explicitly. The fork server preloads fairsim's simulation and registry modules once;
+    each worker forks from it already initialised. As with ``spawn``, a script that calls
+    :func:`run_scenario` with ``workers > 1`` needs the ``if __name__ == "__main__":`` guard, and
+    entries registered at run time (outside the registry's provider modules) are unknown to the
+    workers.
+    """
+    import multiprocessing as mp
+
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["fairsim.sim.facility", *registry._PROVIDERS])
+    return ctx
+
+
+def _execute(
+    tasks: list[tuple[int, int]],
+    points: dict[int, Any],
+    root: int,
+    base_dir: str | None,
+    workers: int,
+    done: dict[tuple[int, int], tuple[list, list]],
+    progress: bool,
+) -> None:
+    """Run the tasks, filling ``done`` as results arrive (so an interruption keeps them)."""
+    if workers <= 1 or len(tasks) <= 1:
+        _init_worker(points, root, base_dir)
+        with _progress(progress, len(tasks)) as prog:
+            bar = prog.add_task("runs", total=len(tasks))
+            for dp, rep in tasks:
+                done[(dp, rep)] = run_one(points[dp], dp, rep, root, base_dir)
+                prog.advance(bar)
+        return
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    size = max(1, math.ceil(len(tasks) / (workers * 4)))
+    chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
+    ex = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_mp_context(),
+        initializer=_init_worker,
+        initargs=(points, root, base_dir),
+    )
+    try:
+        pending = {ex.submit(_run_chunk, c) for c in chunks}
+        with _progress(progress, len(tasks)) as prog:
+            bar = prog.add_task("runs", total=len(tasks))
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    for dp, rep, rows, rounds in fut.result():
+                        done[(dp, rep)] = (rows, rounds)
+                        prog.advance(bar)
+    except BaseException:
+        ex.shutdown(wait=False, cancel_futures=True)
+        raise
+    ex.shutdown(wait=True)
+
+
+def run_scenario(
+    scenario: Any,
+    out_dir: str | Path,
+    *,
+    workers: int | None = None,
+    seed: int | None = None,
+    progress: bool = True,
+    scenario_path: str | Path | None = None,
+    scenario_text: str | None = None,
+) -> RunSummary:
+    """Run a validated scenario as a batch and write the results directory ``out_dir``.
+
+    Parameters
+    ----------
+    scenario:
+        A validated scenario model (``fairsim.scenarios.load_scenario``).
+    out_dir:
+        Results directory (created); layout in :mod:`fairsim.sim.schema`.
+    workers:
+        Worker processes (default ``os.cpu_count()``); 1 runs sequentially in this process.
+        The tables do not depend on it.
+    seed:
+        Root seed; overrides ``scenario.seed`` when given.
+    progress:
+        Show a transient rich progress bar (only on a terminal).
+    scenario_path, scenario_text:
+        The scenario file and its text, copied to ``scenario.yaml`` and the manifest (without
+        them the scenario is dumped as YAML). Relative data paths resolve against the file's folder.
+    """
+    from fairsim.scenarios._source import attach
+    from fairsim.scenarios.loader import scenario_source
+    from fairsim.scenarios.sweeps import expand
+
+    n_workers = _check_workers(workers)
+    source = scenario_source(scenario)
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise InputError(f"seed must be an integer >= 0; got {seed!r}")
+        if int(seed) != scenario.seed:
+            scenario = attach(scenario.model_copy(update={"seed": int(seed)}), source)
+    root = int(scenario.seed)
+    text = _scenario_text(scenario, scenario_path, scenario_text, source)
+    if scenario_path is not None:
+        base_dir: str | None = str(Path(scenario_path).resolve().parent)
+    elif source is not None and source.base_dir is not None:
+        base_dir = str(source.base_dir)
+    else:
+        base_dir = None
+    out = Path(out_dir)
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+
+    points = expand(scenario)
+    by_index = {int(dp.index): dp.scenario for dp in points}
+    tasks = [(int(dp.index), rep) for dp in points for rep in range(int(dp.scenario.replications))]
+    workers_used = 1 if n_workers <= 1 or len(tasks) <= 1 else min(n_workers, len(tasks))
+    done: dict[tuple[int, int], tuple[list, list]] = {}
+    analyses: list[dict[str, Any]] = []
+
+    def finish(status: str) -> RunSummary:
+        return _write(
+            out, scenario, points, done, analyses, text, root, workers_used, started, t0, status
+        )
+
+    try:
+        _execute(tasks, by_index, root, base_dir, workers_used, done, progress)
+        run_analyses(scenario, root, analyses)
+    except BaseException:
+        try:
+            finish("interrupted")
+        except Exception as exc:  # noqa: BLE001 - keep the original exception
+            print(f"fairsim: could not write partial results: {exc}", file=sys.stderr)
+        raise
+    return finish("complete")
+
+
+def _write(
+    out: Path,
+    scenario: Any,
+    points: Sequence[Any],
+    done: dict[tuple[int, int], tuple[list, list]],
+    analyses: list[dict[str, Any]],
+    text: str,
+    root: int,
+    workers: int,
+    started: datetime,
+    t0: float,
+    status: str,
+) -> RunSummary:
+    from fairsim.scenarios.loader import scenario_hash
+
+    kinds = _param_kinds(points)
+    params_of = {int(dp.index): dp.params for dp in points}
+    results: list[dict[str, Any]] = []
+    rounds: list[dict[str, Any]] = []
+    for key in sorted(done):
+        rows, rrows = done[key]
+        for row in sorted(rows, key=lambda r: r["mechanism_order"]):
+            p = params_of.get(key[0], {})
+            for path, kind in kinds:
+                row[S.PARAM_PREFIX + path] = _param_value(p.get(path), kind)
+            results.append(row)
+        rounds.extend(rrows)
+
+    def names(kind: str, attr: str, outcome_only: bool = False) -> list[str]:
+        out_names = []
+        for dp in points:
+            for name in getattr(dp.scenario, attr):
+                e = registry.get(name, kind, domain=_DOMAIN)
+                if outcome_only and e.extra.get("signature", "outcome") != "outcome":
+                    continue
+                out_names.append(e.short_name)
+        return store.unique(out_names)
+
+    axioms = names("axiom", "axioms")
+    metrics = names("metric", "metrics")
+    outcome_axioms = names("axiom", "axioms", outcome_only=True)
+    res_t = store.table_from_rows(results, store.results_schema(kinds, metrics, axioms))
+    rnd_t = store.table_from_rows(rounds, store.rounds_schema(outcome_axioms))
+    ana_t = store.table_from_rows(analyses, store.analyses_schema())
+    failed = sum(1 for r in results if r.get("error") is not None)
+    wall = time.perf_counter() - t0
+    manifest = {
+        "name": scenario.name,
+        "kind": scenario.kind,
+        "scenario_hash": scenario_hash(scenario),
+        "seed": root,
+        "status": status,
+        "workers": workers,
+        "started_utc": started.isoformat(),
+        "finished_utc": datetime.now(UTC).isoformat(),
+        "wall_time_s": wall,
+        "design_points": len(points),
+        "runs": len(done),
+        "rows": {"results": res_t.num_rows, "rounds": rnd_t.num_rows, "analyses": ana_t.num_rows},
+        "failed": failed,
+        "versions": store.package_versions(),
+        "claims": [c.model_dump(mode="json") for c in scenario.claims],
+        "scenario_text": text,
+    }
+    store.write_results_dir(
+        out, results=res_t, rounds=rnd_t, analyses=ana_t, manifest=manifest, scenario_text=text
+    )
+    return RunSummary(
+        out_dir=out,
+        scenario=scenario.name,
+        seed=root,
+        status=status,
+        design_points=len(points),
+        runs=len(done),
+        rows=res_t.num_rows,
+        failed=failed,
+        rounds_rows=rnd_t.num_rows,
+        analyses_rows=ana_t.num_rows,
+        workers=workers,
+        wall_time_s=wall,
+    )
+
+
+__all__ = ["RunSummary", "profiles_checked", "run_analyses", "run_one", "run_scenario"]
