@@ -11,6 +11,10 @@ and select inside the one cell that holds the n-th of the 2n - 1 points (usually
 elements). Cell indices come from ``int((v - lo) * n / (hi - lo))`` corrected by exact comparisons
 against the phantom table, so the result is bit-identical to the sort-based closed form.
 
+For 2 <= n <= 16 the dispatcher (:mod:`fairsim.allocation.facility`) prefers the generated
+sorting-network kernels of :mod:`fairsim.allocation._facility_networks` (about 3x less work per
+row, see BENCHMARKS.md); the bucket walk here serves n = 1 and n > 16.
+
 The general phantom median copies the n reports and q phantoms of a row into a small buffer and
 runs an in-place quickselect (expected O(n + q)).
 """

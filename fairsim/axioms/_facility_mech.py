@@ -46,6 +46,8 @@ class Mech:
             self.anonymous = bool(extra.get("anonymous", False))
             self.monotone = bool(extra.get("monotone", False))
             self._phantoms = extra.get("phantoms")
+            # vectorised unmerged lottery (locations, probabilities) of float profiles, if any
+            self._support = extra.get("support")
             self._batched: bool | None = True
         elif callable(mechanism):
             self.name = getattr(mechanism, "__name__", repr(mechanism))
@@ -54,6 +56,7 @@ class Mech:
             self.anonymous = bool(getattr(mechanism, "anonymous", False))
             self.monotone = bool(getattr(mechanism, "monotone", False))
             self._phantoms = getattr(mechanism, "phantoms", None)
+            self._support = None
             b = getattr(mechanism, "batched", None)
             self._batched = None if b is None else bool(b)
         else:
@@ -122,6 +125,10 @@ class Mech:
         if not self.randomized:
             B = X.shape[0]
             return np.arange(B), self.values(X), np.ones(B)
+        if self._support is not None:
+            locs2, probs2 = self._support(np.asarray(X, dtype=np.float64), **self.params)
+            rows2 = np.repeat(np.arange(X.shape[0]), locs2.shape[1])
+            return rows2, np.ravel(locs2), np.ravel(probs2)
         rows: list[int] = []
         locs: list[float] = []
         probs: list[float] = []

@@ -97,6 +97,21 @@ def _row_lottery(name: str, row: list, exact: bool) -> list[tuple[Any, Any]]:
 _RANDOMIZED = ("random_rank", "random_dictatorship", "lrm")
 
 
+def uniform_support(X: np.ndarray, **_: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Unmerged lottery of Random Rank / Random Dictatorship on validated float profiles
+    ``X`` (B, n): every report with probability 1/n. Used for vectorised expected costs."""
+    n = X.shape[1]
+    return X, np.full(X.shape, 1.0 / n)
+
+
+def lrm_support(X: np.ndarray, **_: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Unmerged LRM lottery of float profiles ``X`` (B, n): (x_(1), x_(n), midpoint) with
+    probabilities (1/4, 1/4, 1/2)."""
+    lo_, hi_ = X.min(axis=1), X.max(axis=1)
+    locs = np.stack([lo_, hi_, (lo_ + hi_) / 2], axis=1)
+    return locs, np.broadcast_to(np.array([0.25, 0.25, 0.5]), locs.shape)
+
+
 def lottery(name: str, x: Any, **kwargs: Any) -> Any:
     """The exact outcome distribution of a facility mechanism (spec §1).
 
@@ -135,4 +150,11 @@ def lottery(name: str, x: Any, **kwargs: Any) -> Any:
     return [(y, one)]
 
 
-__all__ = ["lottery", "lrm", "random_dictatorship", "random_rank"]
+__all__ = [
+    "lottery",
+    "lrm",
+    "lrm_support",
+    "random_dictatorship",
+    "random_rank",
+    "uniform_support",
+]

@@ -41,7 +41,14 @@ from fairsim.mechanisms._facility_phantom import (
     uniform_phantom,
     up_phantoms,
 )
-from fairsim.mechanisms._facility_random import lottery, lrm, random_dictatorship, random_rank
+from fairsim.mechanisms._facility_random import (
+    lottery,
+    lrm,
+    lrm_support,
+    random_dictatorship,
+    random_rank,
+    uniform_support,
+)
 from fairsim.registry import register
 
 _SP = "strategyproofness"
@@ -194,6 +201,7 @@ _RANDOM_TABLE: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
             claims=(_SP, "anonymity", "unanimity", "proportionality", "strong_proportionality"),
             violates=(),
             sense="in expectation (SP and anonymity also universally)",
+            support=uniform_support,
         ),
     ),
     (
@@ -204,6 +212,7 @@ _RANDOM_TABLE: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
             violates=("anonymity",),
             anonymous=False,
             sense="in expectation; same lottery as random_rank, not anonymous ex post",
+            support=uniform_support,
         ),
     ),
     (
@@ -213,6 +222,7 @@ _RANDOM_TABLE: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
             claims=(_SP, "anonymity", "unanimity"),
             violates=("ufs", "proportionality", "pf", "strong_proportionality"),
             sense="in expectation",
+            support=lrm_support,
         ),
     ),
 ]

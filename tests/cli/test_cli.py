@@ -167,3 +167,14 @@ def test_report_on_missing_dir_is_clear(tmp_path):
     res = fairsim("report", str(tmp_path / "nope"))
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "nope" in res.stderr
+
+
+def test_result_files_get_ordinary_permissions(quick_run):
+    import os
+    import stat
+
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("results.parquet", "manifest.json", "scenario.yaml"):
+        mode = stat.S_IMODE((quick_run / name).stat().st_mode)
+        assert mode == 0o666 & ~mask, (name, oct(mode))

@@ -300,3 +300,23 @@ def test_up_properties_exact(x):
     assert min(x) <= y <= max(x)
     assert y == pm(x, [F(k, n) for k in range(n + 1)])
     assert fac.uniform_phantom([float(v) for v in x]) == float(y)
+
+
+@pytest.mark.parametrize("name", ["random_rank", "random_dictatorship", "lrm"])
+def test_registered_support_gives_the_lottery_expectations(name):
+    """The vectorised support used for expected costs agrees with the exact merged lottery."""
+    from fractions import Fraction
+
+    from fairsim import registry
+
+    support = registry.get(name, "mechanism", domain="facility").extra["support"]
+    rng = np.random.default_rng(5)
+    X = np.round(rng.random((40, 5)) * 8) / 8  # ties, exact in binary
+    locs, probs = support(X)
+    for row, ls, ps in zip(X, locs, probs):
+        exact = fac.lottery(name, [Fraction(v) for v in row])
+        for t in (0.0, 0.3, 0.5, 1.0):
+            want = sum(p * abs(loc - Fraction(t)) for loc, p in exact)
+            got = float(np.sum(ps * np.abs(ls - t)))
+            assert abs(got - float(want)) <= 1e-12
+        assert abs(ps.sum() - 1.0) <= 1e-12
