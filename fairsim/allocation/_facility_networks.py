@@ -19,21 +19,29 @@ def up_net_2(X, caps, lo, hi, out, bad_row):  # pragma: no cover - compiled
     c0 = caps[0]
     c1 = caps[1]
     for c in nb.prange(nchunks):
-        for b in range(c * 2048, min(B, (c + 1) * 2048)):
-            v0 = X[b, 0]
-            v1 = X[b, 1]
-            okc = 0
-            okc += (v0 >= lo) & (v0 <= hi)
-            okc += (v1 >= lo) & (v1 <= hi)
-            v0, v1 = min(v0, v1), max(v0, v1)
-            y = lo
-            y = max(y, min(v0, c0))
-            y = max(y, min(v1, c1))
-            if okc != 2:
-                y = np.nan
-                if bad_row[c] > b:
-                    bad_row[c] = b
-            out[b] = y
+        T = np.empty((2, 256))
+        cs = c * 2048
+        ce = min(B, cs + 2048)
+        for s in range(cs, ce, 256):
+            m = min(ce, s + 256) - s
+            for r in range(m):  # transpose the block: rows become SIMD lanes
+                T[0, r] = X[s + r, 0]
+                T[1, r] = X[s + r, 1]
+            for r in range(m):
+                v0 = T[0, r]
+                v1 = T[1, r]
+                okc = 0
+                okc += (v0 >= lo) & (v0 <= hi)
+                okc += (v1 >= lo) & (v1 <= hi)
+                v0, v1 = min(v0, v1), max(v0, v1)
+                y = lo
+                y = max(y, min(v0, c0))
+                y = max(y, min(v1, c1))
+                out[s + r] = y if okc == 2 else np.nan
+        for b in range(cs, ce):  # first invalid row of the chunk (its out is NaN)
+            if out[b] != out[b]:
+                bad_row[c] = b
+                break
 
 
 @nb.njit(parallel=True, cache=True)
@@ -44,26 +52,35 @@ def up_net_3(X, caps, lo, hi, out, bad_row):  # pragma: no cover - compiled
     c1 = caps[1]
     c2 = caps[2]
     for c in nb.prange(nchunks):
-        for b in range(c * 2048, min(B, (c + 1) * 2048)):
-            v0 = X[b, 0]
-            v1 = X[b, 1]
-            v2 = X[b, 2]
-            okc = 0
-            okc += (v0 >= lo) & (v0 <= hi)
-            okc += (v1 >= lo) & (v1 <= hi)
-            okc += (v2 >= lo) & (v2 <= hi)
-            v0, v1 = min(v0, v1), max(v0, v1)
-            v0, v2 = min(v0, v2), max(v0, v2)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            y = lo
-            y = max(y, min(v0, c0))
-            y = max(y, min(v1, c1))
-            y = max(y, min(v2, c2))
-            if okc != 3:
-                y = np.nan
-                if bad_row[c] > b:
-                    bad_row[c] = b
-            out[b] = y
+        T = np.empty((3, 256))
+        cs = c * 2048
+        ce = min(B, cs + 2048)
+        for s in range(cs, ce, 256):
+            m = min(ce, s + 256) - s
+            for r in range(m):  # transpose the block: rows become SIMD lanes
+                T[0, r] = X[s + r, 0]
+                T[1, r] = X[s + r, 1]
+                T[2, r] = X[s + r, 2]
+            for r in range(m):
+                v0 = T[0, r]
+                v1 = T[1, r]
+                v2 = T[2, r]
+                okc = 0
+                okc += (v0 >= lo) & (v0 <= hi)
+                okc += (v1 >= lo) & (v1 <= hi)
+                okc += (v2 >= lo) & (v2 <= hi)
+                v0, v1 = min(v0, v1), max(v0, v1)
+                v0, v2 = min(v0, v2), max(v0, v2)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                y = lo
+                y = max(y, min(v0, c0))
+                y = max(y, min(v1, c1))
+                y = max(y, min(v2, c2))
+                out[s + r] = y if okc == 3 else np.nan
+        for b in range(cs, ce):  # first invalid row of the chunk (its out is NaN)
+            if out[b] != out[b]:
+                bad_row[c] = b
+                break
 
 
 @nb.njit(parallel=True, cache=True)
@@ -75,31 +92,41 @@ def up_net_4(X, caps, lo, hi, out, bad_row):  # pragma: no cover - compiled
     c2 = caps[2]
     c3 = caps[3]
     for c in nb.prange(nchunks):
-        for b in range(c * 2048, min(B, (c + 1) * 2048)):
-            v0 = X[b, 0]
-            v1 = X[b, 1]
-            v2 = X[b, 2]
-            v3 = X[b, 3]
-            okc = 0
-            okc += (v0 >= lo) & (v0 <= hi)
-            okc += (v1 >= lo) & (v1 <= hi)
-            okc += (v2 >= lo) & (v2 <= hi)
-            okc += (v3 >= lo) & (v3 <= hi)
-            v0, v1 = min(v0, v1), max(v0, v1)
-            v2, v3 = min(v2, v3), max(v2, v3)
-            v0, v2 = min(v0, v2), max(v0, v2)
-            v1, v3 = min(v1, v3), max(v1, v3)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            y = lo
-            y = max(y, min(v0, c0))
-            y = max(y, min(v1, c1))
-            y = max(y, min(v2, c2))
-            y = max(y, min(v3, c3))
-            if okc != 4:
-                y = np.nan
-                if bad_row[c] > b:
-                    bad_row[c] = b
-            out[b] = y
+        T = np.empty((4, 256))
+        cs = c * 2048
+        ce = min(B, cs + 2048)
+        for s in range(cs, ce, 256):
+            m = min(ce, s + 256) - s
+            for r in range(m):  # transpose the block: rows become SIMD lanes
+                T[0, r] = X[s + r, 0]
+                T[1, r] = X[s + r, 1]
+                T[2, r] = X[s + r, 2]
+                T[3, r] = X[s + r, 3]
+            for r in range(m):
+                v0 = T[0, r]
+                v1 = T[1, r]
+                v2 = T[2, r]
+                v3 = T[3, r]
+                okc = 0
+                okc += (v0 >= lo) & (v0 <= hi)
+                okc += (v1 >= lo) & (v1 <= hi)
+                okc += (v2 >= lo) & (v2 <= hi)
+                okc += (v3 >= lo) & (v3 <= hi)
+                v0, v1 = min(v0, v1), max(v0, v1)
+                v2, v3 = min(v2, v3), max(v2, v3)
+                v0, v2 = min(v0, v2), max(v0, v2)
+                v1, v3 = min(v1, v3), max(v1, v3)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                y = lo
+                y = max(y, min(v0, c0))
+                y = max(y, min(v1, c1))
+                y = max(y, min(v2, c2))
+                y = max(y, min(v3, c3))
+                out[s + r] = y if okc == 4 else np.nan
+        for b in range(cs, ce):  # first invalid row of the chunk (its out is NaN)
+            if out[b] != out[b]:
+                bad_row[c] = b
+                break
 
 
 @nb.njit(parallel=True, cache=True)
@@ -112,38 +139,49 @@ def up_net_5(X, caps, lo, hi, out, bad_row):  # pragma: no cover - compiled
     c3 = caps[3]
     c4 = caps[4]
     for c in nb.prange(nchunks):
-        for b in range(c * 2048, min(B, (c + 1) * 2048)):
-            v0 = X[b, 0]
-            v1 = X[b, 1]
-            v2 = X[b, 2]
-            v3 = X[b, 3]
-            v4 = X[b, 4]
-            okc = 0
-            okc += (v0 >= lo) & (v0 <= hi)
-            okc += (v1 >= lo) & (v1 <= hi)
-            okc += (v2 >= lo) & (v2 <= hi)
-            okc += (v3 >= lo) & (v3 <= hi)
-            okc += (v4 >= lo) & (v4 <= hi)
-            v0, v1 = min(v0, v1), max(v0, v1)
-            v2, v3 = min(v2, v3), max(v2, v3)
-            v0, v2 = min(v0, v2), max(v0, v2)
-            v1, v3 = min(v1, v3), max(v1, v3)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v0, v4 = min(v0, v4), max(v0, v4)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            y = lo
-            y = max(y, min(v0, c0))
-            y = max(y, min(v1, c1))
-            y = max(y, min(v2, c2))
-            y = max(y, min(v3, c3))
-            y = max(y, min(v4, c4))
-            if okc != 5:
-                y = np.nan
-                if bad_row[c] > b:
-                    bad_row[c] = b
-            out[b] = y
+        T = np.empty((5, 256))
+        cs = c * 2048
+        ce = min(B, cs + 2048)
+        for s in range(cs, ce, 256):
+            m = min(ce, s + 256) - s
+            for r in range(m):  # transpose the block: rows become SIMD lanes
+                T[0, r] = X[s + r, 0]
+                T[1, r] = X[s + r, 1]
+                T[2, r] = X[s + r, 2]
+                T[3, r] = X[s + r, 3]
+                T[4, r] = X[s + r, 4]
+            for r in range(m):
+                v0 = T[0, r]
+                v1 = T[1, r]
+                v2 = T[2, r]
+                v3 = T[3, r]
+                v4 = T[4, r]
+                okc = 0
+                okc += (v0 >= lo) & (v0 <= hi)
+                okc += (v1 >= lo) & (v1 <= hi)
+                okc += (v2 >= lo) & (v2 <= hi)
+                okc += (v3 >= lo) & (v3 <= hi)
+                okc += (v4 >= lo) & (v4 <= hi)
+                v0, v1 = min(v0, v1), max(v0, v1)
+                v2, v3 = min(v2, v3), max(v2, v3)
+                v0, v2 = min(v0, v2), max(v0, v2)
+                v1, v3 = min(v1, v3), max(v1, v3)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v0, v4 = min(v0, v4), max(v0, v4)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                y = lo
+                y = max(y, min(v0, c0))
+                y = max(y, min(v1, c1))
+                y = max(y, min(v2, c2))
+                y = max(y, min(v3, c3))
+                y = max(y, min(v4, c4))
+                out[s + r] = y if okc == 5 else np.nan
+        for b in range(cs, ce):  # first invalid row of the chunk (its out is NaN)
+            if out[b] != out[b]:
+                bad_row[c] = b
+                break
 
 
 @nb.njit(parallel=True, cache=True)
@@ -157,44 +195,56 @@ def up_net_6(X, caps, lo, hi, out, bad_row):  # pragma: no cover - compiled
     c4 = caps[4]
     c5 = caps[5]
     for c in nb.prange(nchunks):
-        for b in range(c * 2048, min(B, (c + 1) * 2048)):
-            v0 = X[b, 0]
-            v1 = X[b, 1]
-            v2 = X[b, 2]
-            v3 = X[b, 3]
-            v4 = X[b, 4]
-            v5 = X[b, 5]
-            okc = 0
-            okc += (v0 >= lo) & (v0 <= hi)
-            okc += (v1 >= lo) & (v1 <= hi)
-            okc += (v2 >= lo) & (v2 <= hi)
-            okc += (v3 >= lo) & (v3 <= hi)
-            okc += (v4 >= lo) & (v4 <= hi)
-            okc += (v5 >= lo) & (v5 <= hi)
-            v0, v1 = min(v0, v1), max(v0, v1)
-            v2, v3 = min(v2, v3), max(v2, v3)
-            v4, v5 = min(v4, v5), max(v4, v5)
-            v0, v2 = min(v0, v2), max(v0, v2)
-            v1, v3 = min(v1, v3), max(v1, v3)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v0, v4 = min(v0, v4), max(v0, v4)
-            v1, v5 = min(v1, v5), max(v1, v5)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            y = lo
-            y = max(y, min(v0, c0))
-            y = max(y, min(v1, c1))
-            y = max(y, min(v2, c2))
-            y = max(y, min(v3, c3))
-            y = max(y, min(v4, c4))
-            y = max(y, min(v5, c5))
-            if okc != 6:
-                y = np.nan
-                if bad_row[c] > b:
-                    bad_row[c] = b
-            out[b] = y
+        T = np.empty((6, 256))
+        cs = c * 2048
+        ce = min(B, cs + 2048)
+        for s in range(cs, ce, 256):
+            m = min(ce, s + 256) - s
+            for r in range(m):  # transpose the block: rows become SIMD lanes
+                T[0, r] = X[s + r, 0]
+                T[1, r] = X[s + r, 1]
+                T[2, r] = X[s + r, 2]
+                T[3, r] = X[s + r, 3]
+                T[4, r] = X[s + r, 4]
+                T[5, r] = X[s + r, 5]
+            for r in range(m):
+                v0 = T[0, r]
+                v1 = T[1, r]
+                v2 = T[2, r]
+                v3 = T[3, r]
+                v4 = T[4, r]
+                v5 = T[5, r]
+                okc = 0
+                okc += (v0 >= lo) & (v0 <= hi)
+                okc += (v1 >= lo) & (v1 <= hi)
+                okc += (v2 >= lo) & (v2 <= hi)
+                okc += (v3 >= lo) & (v3 <= hi)
+                okc += (v4 >= lo) & (v4 <= hi)
+                okc += (v5 >= lo) & (v5 <= hi)
+                v0, v1 = min(v0, v1), max(v0, v1)
+                v2, v3 = min(v2, v3), max(v2, v3)
+                v4, v5 = min(v4, v5), max(v4, v5)
+                v0, v2 = min(v0, v2), max(v0, v2)
+                v1, v3 = min(v1, v3), max(v1, v3)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v0, v4 = min(v0, v4), max(v0, v4)
+                v1, v5 = min(v1, v5), max(v1, v5)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                y = lo
+                y = max(y, min(v0, c0))
+                y = max(y, min(v1, c1))
+                y = max(y, min(v2, c2))
+                y = max(y, min(v3, c3))
+                y = max(y, min(v4, c4))
+                y = max(y, min(v5, c5))
+                out[s + r] = y if okc == 6 else np.nan
+        for b in range(cs, ce):  # first invalid row of the chunk (its out is NaN)
+            if out[b] != out[b]:
+                bad_row[c] = b
+                break
 
 
 @nb.njit(parallel=True, cache=True)
@@ -209,51 +259,64 @@ def up_net_7(X, caps, lo, hi, out, bad_row):  # pragma: no cover - compiled
     c5 = caps[5]
     c6 = caps[6]
     for c in nb.prange(nchunks):
-        for b in range(c * 2048, min(B, (c + 1) * 2048)):
-            v0 = X[b, 0]
-            v1 = X[b, 1]
-            v2 = X[b, 2]
-            v3 = X[b, 3]
-            v4 = X[b, 4]
-            v5 = X[b, 5]
-            v6 = X[b, 6]
-            okc = 0
-            okc += (v0 >= lo) & (v0 <= hi)
-            okc += (v1 >= lo) & (v1 <= hi)
-            okc += (v2 >= lo) & (v2 <= hi)
-            okc += (v3 >= lo) & (v3 <= hi)
-            okc += (v4 >= lo) & (v4 <= hi)
-            okc += (v5 >= lo) & (v5 <= hi)
-            okc += (v6 >= lo) & (v6 <= hi)
-            v0, v1 = min(v0, v1), max(v0, v1)
-            v2, v3 = min(v2, v3), max(v2, v3)
-            v4, v5 = min(v4, v5), max(v4, v5)
-            v0, v2 = min(v0, v2), max(v0, v2)
-            v1, v3 = min(v1, v3), max(v1, v3)
-            v4, v6 = min(v4, v6), max(v4, v6)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v0, v4 = min(v0, v4), max(v0, v4)
-            v1, v5 = min(v1, v5), max(v1, v5)
-            v2, v6 = min(v2, v6), max(v2, v6)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            y = lo
-            y = max(y, min(v0, c0))
-            y = max(y, min(v1, c1))
-            y = max(y, min(v2, c2))
-            y = max(y, min(v3, c3))
-            y = max(y, min(v4, c4))
-            y = max(y, min(v5, c5))
-            y = max(y, min(v6, c6))
-            if okc != 7:
-                y = np.nan
-                if bad_row[c] > b:
-                    bad_row[c] = b
-            out[b] = y
+        T = np.empty((7, 256))
+        cs = c * 2048
+        ce = min(B, cs + 2048)
+        for s in range(cs, ce, 256):
+            m = min(ce, s + 256) - s
+            for r in range(m):  # transpose the block: rows become SIMD lanes
+                T[0, r] = X[s + r, 0]
+                T[1, r] = X[s + r, 1]
+                T[2, r] = X[s + r, 2]
+                T[3, r] = X[s + r, 3]
+                T[4, r] = X[s + r, 4]
+                T[5, r] = X[s + r, 5]
+                T[6, r] = X[s + r, 6]
+            for r in range(m):
+                v0 = T[0, r]
+                v1 = T[1, r]
+                v2 = T[2, r]
+                v3 = T[3, r]
+                v4 = T[4, r]
+                v5 = T[5, r]
+                v6 = T[6, r]
+                okc = 0
+                okc += (v0 >= lo) & (v0 <= hi)
+                okc += (v1 >= lo) & (v1 <= hi)
+                okc += (v2 >= lo) & (v2 <= hi)
+                okc += (v3 >= lo) & (v3 <= hi)
+                okc += (v4 >= lo) & (v4 <= hi)
+                okc += (v5 >= lo) & (v5 <= hi)
+                okc += (v6 >= lo) & (v6 <= hi)
+                v0, v1 = min(v0, v1), max(v0, v1)
+                v2, v3 = min(v2, v3), max(v2, v3)
+                v4, v5 = min(v4, v5), max(v4, v5)
+                v0, v2 = min(v0, v2), max(v0, v2)
+                v1, v3 = min(v1, v3), max(v1, v3)
+                v4, v6 = min(v4, v6), max(v4, v6)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v0, v4 = min(v0, v4), max(v0, v4)
+                v1, v5 = min(v1, v5), max(v1, v5)
+                v2, v6 = min(v2, v6), max(v2, v6)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                y = lo
+                y = max(y, min(v0, c0))
+                y = max(y, min(v1, c1))
+                y = max(y, min(v2, c2))
+                y = max(y, min(v3, c3))
+                y = max(y, min(v4, c4))
+                y = max(y, min(v5, c5))
+                y = max(y, min(v6, c6))
+                out[s + r] = y if okc == 7 else np.nan
+        for b in range(cs, ce):  # first invalid row of the chunk (its out is NaN)
+            if out[b] != out[b]:
+                bad_row[c] = b
+                break
 
 
 @nb.njit(parallel=True, cache=True)
@@ -269,57 +332,71 @@ def up_net_8(X, caps, lo, hi, out, bad_row):  # pragma: no cover - compiled
     c6 = caps[6]
     c7 = caps[7]
     for c in nb.prange(nchunks):
-        for b in range(c * 2048, min(B, (c + 1) * 2048)):
-            v0 = X[b, 0]
-            v1 = X[b, 1]
-            v2 = X[b, 2]
-            v3 = X[b, 3]
-            v4 = X[b, 4]
-            v5 = X[b, 5]
-            v6 = X[b, 6]
-            v7 = X[b, 7]
-            okc = 0
-            okc += (v0 >= lo) & (v0 <= hi)
-            okc += (v1 >= lo) & (v1 <= hi)
-            okc += (v2 >= lo) & (v2 <= hi)
-            okc += (v3 >= lo) & (v3 <= hi)
-            okc += (v4 >= lo) & (v4 <= hi)
-            okc += (v5 >= lo) & (v5 <= hi)
-            okc += (v6 >= lo) & (v6 <= hi)
-            okc += (v7 >= lo) & (v7 <= hi)
-            v0, v1 = min(v0, v1), max(v0, v1)
-            v2, v3 = min(v2, v3), max(v2, v3)
-            v4, v5 = min(v4, v5), max(v4, v5)
-            v6, v7 = min(v6, v7), max(v6, v7)
-            v0, v2 = min(v0, v2), max(v0, v2)
-            v1, v3 = min(v1, v3), max(v1, v3)
-            v4, v6 = min(v4, v6), max(v4, v6)
-            v5, v7 = min(v5, v7), max(v5, v7)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v0, v4 = min(v0, v4), max(v0, v4)
-            v1, v5 = min(v1, v5), max(v1, v5)
-            v2, v6 = min(v2, v6), max(v2, v6)
-            v3, v7 = min(v3, v7), max(v3, v7)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            y = lo
-            y = max(y, min(v0, c0))
-            y = max(y, min(v1, c1))
-            y = max(y, min(v2, c2))
-            y = max(y, min(v3, c3))
-            y = max(y, min(v4, c4))
-            y = max(y, min(v5, c5))
-            y = max(y, min(v6, c6))
-            y = max(y, min(v7, c7))
-            if okc != 8:
-                y = np.nan
-                if bad_row[c] > b:
-                    bad_row[c] = b
-            out[b] = y
+        T = np.empty((8, 256))
+        cs = c * 2048
+        ce = min(B, cs + 2048)
+        for s in range(cs, ce, 256):
+            m = min(ce, s + 256) - s
+            for r in range(m):  # transpose the block: rows become SIMD lanes
+                T[0, r] = X[s + r, 0]
+                T[1, r] = X[s + r, 1]
+                T[2, r] = X[s + r, 2]
+                T[3, r] = X[s + r, 3]
+                T[4, r] = X[s + r, 4]
+                T[5, r] = X[s + r, 5]
+                T[6, r] = X[s + r, 6]
+                T[7, r] = X[s + r, 7]
+            for r in range(m):
+                v0 = T[0, r]
+                v1 = T[1, r]
+                v2 = T[2, r]
+                v3 = T[3, r]
+                v4 = T[4, r]
+                v5 = T[5, r]
+                v6 = T[6, r]
+                v7 = T[7, r]
+                okc = 0
+                okc += (v0 >= lo) & (v0 <= hi)
+                okc += (v1 >= lo) & (v1 <= hi)
+                okc += (v2 >= lo) & (v2 <= hi)
+                okc += (v3 >= lo) & (v3 <= hi)
+                okc += (v4 >= lo) & (v4 <= hi)
+                okc += (v5 >= lo) & (v5 <= hi)
+                okc += (v6 >= lo) & (v6 <= hi)
+                okc += (v7 >= lo) & (v7 <= hi)
+                v0, v1 = min(v0, v1), max(v0, v1)
+                v2, v3 = min(v2, v3), max(v2, v3)
+                v4, v5 = min(v4, v5), max(v4, v5)
+                v6, v7 = min(v6, v7), max(v6, v7)
+                v0, v2 = min(v0, v2), max(v0, v2)
+                v1, v3 = min(v1, v3), max(v1, v3)
+                v4, v6 = min(v4, v6), max(v4, v6)
+                v5, v7 = min(v5, v7), max(v5, v7)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v0, v4 = min(v0, v4), max(v0, v4)
+                v1, v5 = min(v1, v5), max(v1, v5)
+                v2, v6 = min(v2, v6), max(v2, v6)
+                v3, v7 = min(v3, v7), max(v3, v7)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                y = lo
+                y = max(y, min(v0, c0))
+                y = max(y, min(v1, c1))
+                y = max(y, min(v2, c2))
+                y = max(y, min(v3, c3))
+                y = max(y, min(v4, c4))
+                y = max(y, min(v5, c5))
+                y = max(y, min(v6, c6))
+                y = max(y, min(v7, c7))
+                out[s + r] = y if okc == 8 else np.nan
+        for b in range(cs, ce):  # first invalid row of the chunk (its out is NaN)
+            if out[b] != out[b]:
+                bad_row[c] = b
+                break
 
 
 @nb.njit(parallel=True, cache=True)
@@ -336,69 +413,84 @@ def up_net_9(X, caps, lo, hi, out, bad_row):  # pragma: no cover - compiled
     c7 = caps[7]
     c8 = caps[8]
     for c in nb.prange(nchunks):
-        for b in range(c * 2048, min(B, (c + 1) * 2048)):
-            v0 = X[b, 0]
-            v1 = X[b, 1]
-            v2 = X[b, 2]
-            v3 = X[b, 3]
-            v4 = X[b, 4]
-            v5 = X[b, 5]
-            v6 = X[b, 6]
-            v7 = X[b, 7]
-            v8 = X[b, 8]
-            okc = 0
-            okc += (v0 >= lo) & (v0 <= hi)
-            okc += (v1 >= lo) & (v1 <= hi)
-            okc += (v2 >= lo) & (v2 <= hi)
-            okc += (v3 >= lo) & (v3 <= hi)
-            okc += (v4 >= lo) & (v4 <= hi)
-            okc += (v5 >= lo) & (v5 <= hi)
-            okc += (v6 >= lo) & (v6 <= hi)
-            okc += (v7 >= lo) & (v7 <= hi)
-            okc += (v8 >= lo) & (v8 <= hi)
-            v0, v1 = min(v0, v1), max(v0, v1)
-            v2, v3 = min(v2, v3), max(v2, v3)
-            v4, v5 = min(v4, v5), max(v4, v5)
-            v6, v7 = min(v6, v7), max(v6, v7)
-            v0, v2 = min(v0, v2), max(v0, v2)
-            v1, v3 = min(v1, v3), max(v1, v3)
-            v4, v6 = min(v4, v6), max(v4, v6)
-            v5, v7 = min(v5, v7), max(v5, v7)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v0, v4 = min(v0, v4), max(v0, v4)
-            v1, v5 = min(v1, v5), max(v1, v5)
-            v2, v6 = min(v2, v6), max(v2, v6)
-            v3, v7 = min(v3, v7), max(v3, v7)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v0, v8 = min(v0, v8), max(v0, v8)
-            v4, v8 = min(v4, v8), max(v4, v8)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v6, v8 = min(v6, v8), max(v6, v8)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v7, v8 = min(v7, v8), max(v7, v8)
-            y = lo
-            y = max(y, min(v0, c0))
-            y = max(y, min(v1, c1))
-            y = max(y, min(v2, c2))
-            y = max(y, min(v3, c3))
-            y = max(y, min(v4, c4))
-            y = max(y, min(v5, c5))
-            y = max(y, min(v6, c6))
-            y = max(y, min(v7, c7))
-            y = max(y, min(v8, c8))
-            if okc != 9:
-                y = np.nan
-                if bad_row[c] > b:
-                    bad_row[c] = b
-            out[b] = y
+        T = np.empty((9, 256))
+        cs = c * 2048
+        ce = min(B, cs + 2048)
+        for s in range(cs, ce, 256):
+            m = min(ce, s + 256) - s
+            for r in range(m):  # transpose the block: rows become SIMD lanes
+                T[0, r] = X[s + r, 0]
+                T[1, r] = X[s + r, 1]
+                T[2, r] = X[s + r, 2]
+                T[3, r] = X[s + r, 3]
+                T[4, r] = X[s + r, 4]
+                T[5, r] = X[s + r, 5]
+                T[6, r] = X[s + r, 6]
+                T[7, r] = X[s + r, 7]
+                T[8, r] = X[s + r, 8]
+            for r in range(m):
+                v0 = T[0, r]
+                v1 = T[1, r]
+                v2 = T[2, r]
+                v3 = T[3, r]
+                v4 = T[4, r]
+                v5 = T[5, r]
+                v6 = T[6, r]
+                v7 = T[7, r]
+                v8 = T[8, r]
+                okc = 0
+                okc += (v0 >= lo) & (v0 <= hi)
+                okc += (v1 >= lo) & (v1 <= hi)
+                okc += (v2 >= lo) & (v2 <= hi)
+                okc += (v3 >= lo) & (v3 <= hi)
+                okc += (v4 >= lo) & (v4 <= hi)
+                okc += (v5 >= lo) & (v5 <= hi)
+                okc += (v6 >= lo) & (v6 <= hi)
+                okc += (v7 >= lo) & (v7 <= hi)
+                okc += (v8 >= lo) & (v8 <= hi)
+                v0, v1 = min(v0, v1), max(v0, v1)
+                v2, v3 = min(v2, v3), max(v2, v3)
+                v4, v5 = min(v4, v5), max(v4, v5)
+                v6, v7 = min(v6, v7), max(v6, v7)
+                v0, v2 = min(v0, v2), max(v0, v2)
+                v1, v3 = min(v1, v3), max(v1, v3)
+                v4, v6 = min(v4, v6), max(v4, v6)
+                v5, v7 = min(v5, v7), max(v5, v7)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v0, v4 = min(v0, v4), max(v0, v4)
+                v1, v5 = min(v1, v5), max(v1, v5)
+                v2, v6 = min(v2, v6), max(v2, v6)
+                v3, v7 = min(v3, v7), max(v3, v7)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v0, v8 = min(v0, v8), max(v0, v8)
+                v4, v8 = min(v4, v8), max(v4, v8)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v6, v8 = min(v6, v8), max(v6, v8)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v7, v8 = min(v7, v8), max(v7, v8)
+                y = lo
+                y = max(y, min(v0, c0))
+                y = max(y, min(v1, c1))
+                y = max(y, min(v2, c2))
+                y = max(y, min(v3, c3))
+                y = max(y, min(v4, c4))
+                y = max(y, min(v5, c5))
+                y = max(y, min(v6, c6))
+                y = max(y, min(v7, c7))
+                y = max(y, min(v8, c8))
+                out[s + r] = y if okc == 9 else np.nan
+        for b in range(cs, ce):  # first invalid row of the chunk (its out is NaN)
+            if out[b] != out[b]:
+                bad_row[c] = b
+                break
 
 
 @nb.njit(parallel=True, cache=True)
@@ -416,76 +508,92 @@ def up_net_10(X, caps, lo, hi, out, bad_row):  # pragma: no cover - compiled
     c8 = caps[8]
     c9 = caps[9]
     for c in nb.prange(nchunks):
-        for b in range(c * 2048, min(B, (c + 1) * 2048)):
-            v0 = X[b, 0]
-            v1 = X[b, 1]
-            v2 = X[b, 2]
-            v3 = X[b, 3]
-            v4 = X[b, 4]
-            v5 = X[b, 5]
-            v6 = X[b, 6]
-            v7 = X[b, 7]
-            v8 = X[b, 8]
-            v9 = X[b, 9]
-            okc = 0
-            okc += (v0 >= lo) & (v0 <= hi)
-            okc += (v1 >= lo) & (v1 <= hi)
-            okc += (v2 >= lo) & (v2 <= hi)
-            okc += (v3 >= lo) & (v3 <= hi)
-            okc += (v4 >= lo) & (v4 <= hi)
-            okc += (v5 >= lo) & (v5 <= hi)
-            okc += (v6 >= lo) & (v6 <= hi)
-            okc += (v7 >= lo) & (v7 <= hi)
-            okc += (v8 >= lo) & (v8 <= hi)
-            okc += (v9 >= lo) & (v9 <= hi)
-            v0, v1 = min(v0, v1), max(v0, v1)
-            v2, v3 = min(v2, v3), max(v2, v3)
-            v4, v5 = min(v4, v5), max(v4, v5)
-            v6, v7 = min(v6, v7), max(v6, v7)
-            v8, v9 = min(v8, v9), max(v8, v9)
-            v0, v2 = min(v0, v2), max(v0, v2)
-            v1, v3 = min(v1, v3), max(v1, v3)
-            v4, v6 = min(v4, v6), max(v4, v6)
-            v5, v7 = min(v5, v7), max(v5, v7)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v0, v4 = min(v0, v4), max(v0, v4)
-            v1, v5 = min(v1, v5), max(v1, v5)
-            v2, v6 = min(v2, v6), max(v2, v6)
-            v3, v7 = min(v3, v7), max(v3, v7)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v0, v8 = min(v0, v8), max(v0, v8)
-            v1, v9 = min(v1, v9), max(v1, v9)
-            v4, v8 = min(v4, v8), max(v4, v8)
-            v5, v9 = min(v5, v9), max(v5, v9)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v6, v8 = min(v6, v8), max(v6, v8)
-            v7, v9 = min(v7, v9), max(v7, v9)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v7, v8 = min(v7, v8), max(v7, v8)
-            y = lo
-            y = max(y, min(v0, c0))
-            y = max(y, min(v1, c1))
-            y = max(y, min(v2, c2))
-            y = max(y, min(v3, c3))
-            y = max(y, min(v4, c4))
-            y = max(y, min(v5, c5))
-            y = max(y, min(v6, c6))
-            y = max(y, min(v7, c7))
-            y = max(y, min(v8, c8))
-            y = max(y, min(v9, c9))
-            if okc != 10:
-                y = np.nan
-                if bad_row[c] > b:
-                    bad_row[c] = b
-            out[b] = y
+        T = np.empty((10, 256))
+        cs = c * 2048
+        ce = min(B, cs + 2048)
+        for s in range(cs, ce, 256):
+            m = min(ce, s + 256) - s
+            for r in range(m):  # transpose the block: rows become SIMD lanes
+                T[0, r] = X[s + r, 0]
+                T[1, r] = X[s + r, 1]
+                T[2, r] = X[s + r, 2]
+                T[3, r] = X[s + r, 3]
+                T[4, r] = X[s + r, 4]
+                T[5, r] = X[s + r, 5]
+                T[6, r] = X[s + r, 6]
+                T[7, r] = X[s + r, 7]
+                T[8, r] = X[s + r, 8]
+                T[9, r] = X[s + r, 9]
+            for r in range(m):
+                v0 = T[0, r]
+                v1 = T[1, r]
+                v2 = T[2, r]
+                v3 = T[3, r]
+                v4 = T[4, r]
+                v5 = T[5, r]
+                v6 = T[6, r]
+                v7 = T[7, r]
+                v8 = T[8, r]
+                v9 = T[9, r]
+                okc = 0
+                okc += (v0 >= lo) & (v0 <= hi)
+                okc += (v1 >= lo) & (v1 <= hi)
+                okc += (v2 >= lo) & (v2 <= hi)
+                okc += (v3 >= lo) & (v3 <= hi)
+                okc += (v4 >= lo) & (v4 <= hi)
+                okc += (v5 >= lo) & (v5 <= hi)
+                okc += (v6 >= lo) & (v6 <= hi)
+                okc += (v7 >= lo) & (v7 <= hi)
+                okc += (v8 >= lo) & (v8 <= hi)
+                okc += (v9 >= lo) & (v9 <= hi)
+                v0, v1 = min(v0, v1), max(v0, v1)
+                v2, v3 = min(v2, v3), max(v2, v3)
+                v4, v5 = min(v4, v5), max(v4, v5)
+                v6, v7 = min(v6, v7), max(v6, v7)
+                v8, v9 = min(v8, v9), max(v8, v9)
+                v0, v2 = min(v0, v2), max(v0, v2)
+                v1, v3 = min(v1, v3), max(v1, v3)
+                v4, v6 = min(v4, v6), max(v4, v6)
+                v5, v7 = min(v5, v7), max(v5, v7)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v0, v4 = min(v0, v4), max(v0, v4)
+                v1, v5 = min(v1, v5), max(v1, v5)
+                v2, v6 = min(v2, v6), max(v2, v6)
+                v3, v7 = min(v3, v7), max(v3, v7)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v0, v8 = min(v0, v8), max(v0, v8)
+                v1, v9 = min(v1, v9), max(v1, v9)
+                v4, v8 = min(v4, v8), max(v4, v8)
+                v5, v9 = min(v5, v9), max(v5, v9)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v6, v8 = min(v6, v8), max(v6, v8)
+                v7, v9 = min(v7, v9), max(v7, v9)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v7, v8 = min(v7, v8), max(v7, v8)
+                y = lo
+                y = max(y, min(v0, c0))
+                y = max(y, min(v1, c1))
+                y = max(y, min(v2, c2))
+                y = max(y, min(v3, c3))
+                y = max(y, min(v4, c4))
+                y = max(y, min(v5, c5))
+                y = max(y, min(v6, c6))
+                y = max(y, min(v7, c7))
+                y = max(y, min(v8, c8))
+                y = max(y, min(v9, c9))
+                out[s + r] = y if okc == 10 else np.nan
+        for b in range(cs, ce):  # first invalid row of the chunk (its out is NaN)
+            if out[b] != out[b]:
+                bad_row[c] = b
+                break
 
 
 @nb.njit(parallel=True, cache=True)
@@ -504,85 +612,102 @@ def up_net_11(X, caps, lo, hi, out, bad_row):  # pragma: no cover - compiled
     c9 = caps[9]
     c10 = caps[10]
     for c in nb.prange(nchunks):
-        for b in range(c * 2048, min(B, (c + 1) * 2048)):
-            v0 = X[b, 0]
-            v1 = X[b, 1]
-            v2 = X[b, 2]
-            v3 = X[b, 3]
-            v4 = X[b, 4]
-            v5 = X[b, 5]
-            v6 = X[b, 6]
-            v7 = X[b, 7]
-            v8 = X[b, 8]
-            v9 = X[b, 9]
-            v10 = X[b, 10]
-            okc = 0
-            okc += (v0 >= lo) & (v0 <= hi)
-            okc += (v1 >= lo) & (v1 <= hi)
-            okc += (v2 >= lo) & (v2 <= hi)
-            okc += (v3 >= lo) & (v3 <= hi)
-            okc += (v4 >= lo) & (v4 <= hi)
-            okc += (v5 >= lo) & (v5 <= hi)
-            okc += (v6 >= lo) & (v6 <= hi)
-            okc += (v7 >= lo) & (v7 <= hi)
-            okc += (v8 >= lo) & (v8 <= hi)
-            okc += (v9 >= lo) & (v9 <= hi)
-            okc += (v10 >= lo) & (v10 <= hi)
-            v0, v1 = min(v0, v1), max(v0, v1)
-            v2, v3 = min(v2, v3), max(v2, v3)
-            v4, v5 = min(v4, v5), max(v4, v5)
-            v6, v7 = min(v6, v7), max(v6, v7)
-            v8, v9 = min(v8, v9), max(v8, v9)
-            v0, v2 = min(v0, v2), max(v0, v2)
-            v1, v3 = min(v1, v3), max(v1, v3)
-            v4, v6 = min(v4, v6), max(v4, v6)
-            v5, v7 = min(v5, v7), max(v5, v7)
-            v8, v10 = min(v8, v10), max(v8, v10)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v9, v10 = min(v9, v10), max(v9, v10)
-            v0, v4 = min(v0, v4), max(v0, v4)
-            v1, v5 = min(v1, v5), max(v1, v5)
-            v2, v6 = min(v2, v6), max(v2, v6)
-            v3, v7 = min(v3, v7), max(v3, v7)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v9, v10 = min(v9, v10), max(v9, v10)
-            v0, v8 = min(v0, v8), max(v0, v8)
-            v1, v9 = min(v1, v9), max(v1, v9)
-            v2, v10 = min(v2, v10), max(v2, v10)
-            v4, v8 = min(v4, v8), max(v4, v8)
-            v5, v9 = min(v5, v9), max(v5, v9)
-            v6, v10 = min(v6, v10), max(v6, v10)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v6, v8 = min(v6, v8), max(v6, v8)
-            v7, v9 = min(v7, v9), max(v7, v9)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v7, v8 = min(v7, v8), max(v7, v8)
-            v9, v10 = min(v9, v10), max(v9, v10)
-            y = lo
-            y = max(y, min(v0, c0))
-            y = max(y, min(v1, c1))
-            y = max(y, min(v2, c2))
-            y = max(y, min(v3, c3))
-            y = max(y, min(v4, c4))
-            y = max(y, min(v5, c5))
-            y = max(y, min(v6, c6))
-            y = max(y, min(v7, c7))
-            y = max(y, min(v8, c8))
-            y = max(y, min(v9, c9))
-            y = max(y, min(v10, c10))
-            if okc != 11:
-                y = np.nan
-                if bad_row[c] > b:
-                    bad_row[c] = b
-            out[b] = y
+        T = np.empty((11, 256))
+        cs = c * 2048
+        ce = min(B, cs + 2048)
+        for s in range(cs, ce, 256):
+            m = min(ce, s + 256) - s
+            for r in range(m):  # transpose the block: rows become SIMD lanes
+                T[0, r] = X[s + r, 0]
+                T[1, r] = X[s + r, 1]
+                T[2, r] = X[s + r, 2]
+                T[3, r] = X[s + r, 3]
+                T[4, r] = X[s + r, 4]
+                T[5, r] = X[s + r, 5]
+                T[6, r] = X[s + r, 6]
+                T[7, r] = X[s + r, 7]
+                T[8, r] = X[s + r, 8]
+                T[9, r] = X[s + r, 9]
+                T[10, r] = X[s + r, 10]
+            for r in range(m):
+                v0 = T[0, r]
+                v1 = T[1, r]
+                v2 = T[2, r]
+                v3 = T[3, r]
+                v4 = T[4, r]
+                v5 = T[5, r]
+                v6 = T[6, r]
+                v7 = T[7, r]
+                v8 = T[8, r]
+                v9 = T[9, r]
+                v10 = T[10, r]
+                okc = 0
+                okc += (v0 >= lo) & (v0 <= hi)
+                okc += (v1 >= lo) & (v1 <= hi)
+                okc += (v2 >= lo) & (v2 <= hi)
+                okc += (v3 >= lo) & (v3 <= hi)
+                okc += (v4 >= lo) & (v4 <= hi)
+                okc += (v5 >= lo) & (v5 <= hi)
+                okc += (v6 >= lo) & (v6 <= hi)
+                okc += (v7 >= lo) & (v7 <= hi)
+                okc += (v8 >= lo) & (v8 <= hi)
+                okc += (v9 >= lo) & (v9 <= hi)
+                okc += (v10 >= lo) & (v10 <= hi)
+                v0, v1 = min(v0, v1), max(v0, v1)
+                v2, v3 = min(v2, v3), max(v2, v3)
+                v4, v5 = min(v4, v5), max(v4, v5)
+                v6, v7 = min(v6, v7), max(v6, v7)
+                v8, v9 = min(v8, v9), max(v8, v9)
+                v0, v2 = min(v0, v2), max(v0, v2)
+                v1, v3 = min(v1, v3), max(v1, v3)
+                v4, v6 = min(v4, v6), max(v4, v6)
+                v5, v7 = min(v5, v7), max(v5, v7)
+                v8, v10 = min(v8, v10), max(v8, v10)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v9, v10 = min(v9, v10), max(v9, v10)
+                v0, v4 = min(v0, v4), max(v0, v4)
+                v1, v5 = min(v1, v5), max(v1, v5)
+                v2, v6 = min(v2, v6), max(v2, v6)
+                v3, v7 = min(v3, v7), max(v3, v7)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v9, v10 = min(v9, v10), max(v9, v10)
+                v0, v8 = min(v0, v8), max(v0, v8)
+                v1, v9 = min(v1, v9), max(v1, v9)
+                v2, v10 = min(v2, v10), max(v2, v10)
+                v4, v8 = min(v4, v8), max(v4, v8)
+                v5, v9 = min(v5, v9), max(v5, v9)
+                v6, v10 = min(v6, v10), max(v6, v10)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v6, v8 = min(v6, v8), max(v6, v8)
+                v7, v9 = min(v7, v9), max(v7, v9)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v7, v8 = min(v7, v8), max(v7, v8)
+                v9, v10 = min(v9, v10), max(v9, v10)
+                y = lo
+                y = max(y, min(v0, c0))
+                y = max(y, min(v1, c1))
+                y = max(y, min(v2, c2))
+                y = max(y, min(v3, c3))
+                y = max(y, min(v4, c4))
+                y = max(y, min(v5, c5))
+                y = max(y, min(v6, c6))
+                y = max(y, min(v7, c7))
+                y = max(y, min(v8, c8))
+                y = max(y, min(v9, c9))
+                y = max(y, min(v10, c10))
+                out[s + r] = y if okc == 11 else np.nan
+        for b in range(cs, ce):  # first invalid row of the chunk (its out is NaN)
+            if out[b] != out[b]:
+                bad_row[c] = b
+                break
 
 
 @nb.njit(parallel=True, cache=True)
@@ -602,92 +727,110 @@ def up_net_12(X, caps, lo, hi, out, bad_row):  # pragma: no cover - compiled
     c10 = caps[10]
     c11 = caps[11]
     for c in nb.prange(nchunks):
-        for b in range(c * 2048, min(B, (c + 1) * 2048)):
-            v0 = X[b, 0]
-            v1 = X[b, 1]
-            v2 = X[b, 2]
-            v3 = X[b, 3]
-            v4 = X[b, 4]
-            v5 = X[b, 5]
-            v6 = X[b, 6]
-            v7 = X[b, 7]
-            v8 = X[b, 8]
-            v9 = X[b, 9]
-            v10 = X[b, 10]
-            v11 = X[b, 11]
-            okc = 0
-            okc += (v0 >= lo) & (v0 <= hi)
-            okc += (v1 >= lo) & (v1 <= hi)
-            okc += (v2 >= lo) & (v2 <= hi)
-            okc += (v3 >= lo) & (v3 <= hi)
-            okc += (v4 >= lo) & (v4 <= hi)
-            okc += (v5 >= lo) & (v5 <= hi)
-            okc += (v6 >= lo) & (v6 <= hi)
-            okc += (v7 >= lo) & (v7 <= hi)
-            okc += (v8 >= lo) & (v8 <= hi)
-            okc += (v9 >= lo) & (v9 <= hi)
-            okc += (v10 >= lo) & (v10 <= hi)
-            okc += (v11 >= lo) & (v11 <= hi)
-            v0, v1 = min(v0, v1), max(v0, v1)
-            v2, v3 = min(v2, v3), max(v2, v3)
-            v4, v5 = min(v4, v5), max(v4, v5)
-            v6, v7 = min(v6, v7), max(v6, v7)
-            v8, v9 = min(v8, v9), max(v8, v9)
-            v10, v11 = min(v10, v11), max(v10, v11)
-            v0, v2 = min(v0, v2), max(v0, v2)
-            v1, v3 = min(v1, v3), max(v1, v3)
-            v4, v6 = min(v4, v6), max(v4, v6)
-            v5, v7 = min(v5, v7), max(v5, v7)
-            v8, v10 = min(v8, v10), max(v8, v10)
-            v9, v11 = min(v9, v11), max(v9, v11)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v9, v10 = min(v9, v10), max(v9, v10)
-            v0, v4 = min(v0, v4), max(v0, v4)
-            v1, v5 = min(v1, v5), max(v1, v5)
-            v2, v6 = min(v2, v6), max(v2, v6)
-            v3, v7 = min(v3, v7), max(v3, v7)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v9, v10 = min(v9, v10), max(v9, v10)
-            v0, v8 = min(v0, v8), max(v0, v8)
-            v1, v9 = min(v1, v9), max(v1, v9)
-            v2, v10 = min(v2, v10), max(v2, v10)
-            v3, v11 = min(v3, v11), max(v3, v11)
-            v4, v8 = min(v4, v8), max(v4, v8)
-            v5, v9 = min(v5, v9), max(v5, v9)
-            v6, v10 = min(v6, v10), max(v6, v10)
-            v7, v11 = min(v7, v11), max(v7, v11)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v6, v8 = min(v6, v8), max(v6, v8)
-            v7, v9 = min(v7, v9), max(v7, v9)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v7, v8 = min(v7, v8), max(v7, v8)
-            v9, v10 = min(v9, v10), max(v9, v10)
-            y = lo
-            y = max(y, min(v0, c0))
-            y = max(y, min(v1, c1))
-            y = max(y, min(v2, c2))
-            y = max(y, min(v3, c3))
-            y = max(y, min(v4, c4))
-            y = max(y, min(v5, c5))
-            y = max(y, min(v6, c6))
-            y = max(y, min(v7, c7))
-            y = max(y, min(v8, c8))
-            y = max(y, min(v9, c9))
-            y = max(y, min(v10, c10))
-            y = max(y, min(v11, c11))
-            if okc != 12:
-                y = np.nan
-                if bad_row[c] > b:
-                    bad_row[c] = b
-            out[b] = y
+        T = np.empty((12, 256))
+        cs = c * 2048
+        ce = min(B, cs + 2048)
+        for s in range(cs, ce, 256):
+            m = min(ce, s + 256) - s
+            for r in range(m):  # transpose the block: rows become SIMD lanes
+                T[0, r] = X[s + r, 0]
+                T[1, r] = X[s + r, 1]
+                T[2, r] = X[s + r, 2]
+                T[3, r] = X[s + r, 3]
+                T[4, r] = X[s + r, 4]
+                T[5, r] = X[s + r, 5]
+                T[6, r] = X[s + r, 6]
+                T[7, r] = X[s + r, 7]
+                T[8, r] = X[s + r, 8]
+                T[9, r] = X[s + r, 9]
+                T[10, r] = X[s + r, 10]
+                T[11, r] = X[s + r, 11]
+            for r in range(m):
+                v0 = T[0, r]
+                v1 = T[1, r]
+                v2 = T[2, r]
+                v3 = T[3, r]
+                v4 = T[4, r]
+                v5 = T[5, r]
+                v6 = T[6, r]
+                v7 = T[7, r]
+                v8 = T[8, r]
+                v9 = T[9, r]
+                v10 = T[10, r]
+                v11 = T[11, r]
+                okc = 0
+                okc += (v0 >= lo) & (v0 <= hi)
+                okc += (v1 >= lo) & (v1 <= hi)
+                okc += (v2 >= lo) & (v2 <= hi)
+                okc += (v3 >= lo) & (v3 <= hi)
+                okc += (v4 >= lo) & (v4 <= hi)
+                okc += (v5 >= lo) & (v5 <= hi)
+                okc += (v6 >= lo) & (v6 <= hi)
+                okc += (v7 >= lo) & (v7 <= hi)
+                okc += (v8 >= lo) & (v8 <= hi)
+                okc += (v9 >= lo) & (v9 <= hi)
+                okc += (v10 >= lo) & (v10 <= hi)
+                okc += (v11 >= lo) & (v11 <= hi)
+                v0, v1 = min(v0, v1), max(v0, v1)
+                v2, v3 = min(v2, v3), max(v2, v3)
+                v4, v5 = min(v4, v5), max(v4, v5)
+                v6, v7 = min(v6, v7), max(v6, v7)
+                v8, v9 = min(v8, v9), max(v8, v9)
+                v10, v11 = min(v10, v11), max(v10, v11)
+                v0, v2 = min(v0, v2), max(v0, v2)
+                v1, v3 = min(v1, v3), max(v1, v3)
+                v4, v6 = min(v4, v6), max(v4, v6)
+                v5, v7 = min(v5, v7), max(v5, v7)
+                v8, v10 = min(v8, v10), max(v8, v10)
+                v9, v11 = min(v9, v11), max(v9, v11)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v9, v10 = min(v9, v10), max(v9, v10)
+                v0, v4 = min(v0, v4), max(v0, v4)
+                v1, v5 = min(v1, v5), max(v1, v5)
+                v2, v6 = min(v2, v6), max(v2, v6)
+                v3, v7 = min(v3, v7), max(v3, v7)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v9, v10 = min(v9, v10), max(v9, v10)
+                v0, v8 = min(v0, v8), max(v0, v8)
+                v1, v9 = min(v1, v9), max(v1, v9)
+                v2, v10 = min(v2, v10), max(v2, v10)
+                v3, v11 = min(v3, v11), max(v3, v11)
+                v4, v8 = min(v4, v8), max(v4, v8)
+                v5, v9 = min(v5, v9), max(v5, v9)
+                v6, v10 = min(v6, v10), max(v6, v10)
+                v7, v11 = min(v7, v11), max(v7, v11)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v6, v8 = min(v6, v8), max(v6, v8)
+                v7, v9 = min(v7, v9), max(v7, v9)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v7, v8 = min(v7, v8), max(v7, v8)
+                v9, v10 = min(v9, v10), max(v9, v10)
+                y = lo
+                y = max(y, min(v0, c0))
+                y = max(y, min(v1, c1))
+                y = max(y, min(v2, c2))
+                y = max(y, min(v3, c3))
+                y = max(y, min(v4, c4))
+                y = max(y, min(v5, c5))
+                y = max(y, min(v6, c6))
+                y = max(y, min(v7, c7))
+                y = max(y, min(v8, c8))
+                y = max(y, min(v9, c9))
+                y = max(y, min(v10, c10))
+                y = max(y, min(v11, c11))
+                out[s + r] = y if okc == 12 else np.nan
+        for b in range(cs, ce):  # first invalid row of the chunk (its out is NaN)
+            if out[b] != out[b]:
+                bad_row[c] = b
+                break
 
 
 @nb.njit(parallel=True, cache=True)
@@ -708,101 +851,120 @@ def up_net_13(X, caps, lo, hi, out, bad_row):  # pragma: no cover - compiled
     c11 = caps[11]
     c12 = caps[12]
     for c in nb.prange(nchunks):
-        for b in range(c * 2048, min(B, (c + 1) * 2048)):
-            v0 = X[b, 0]
-            v1 = X[b, 1]
-            v2 = X[b, 2]
-            v3 = X[b, 3]
-            v4 = X[b, 4]
-            v5 = X[b, 5]
-            v6 = X[b, 6]
-            v7 = X[b, 7]
-            v8 = X[b, 8]
-            v9 = X[b, 9]
-            v10 = X[b, 10]
-            v11 = X[b, 11]
-            v12 = X[b, 12]
-            okc = 0
-            okc += (v0 >= lo) & (v0 <= hi)
-            okc += (v1 >= lo) & (v1 <= hi)
-            okc += (v2 >= lo) & (v2 <= hi)
-            okc += (v3 >= lo) & (v3 <= hi)
-            okc += (v4 >= lo) & (v4 <= hi)
-            okc += (v5 >= lo) & (v5 <= hi)
-            okc += (v6 >= lo) & (v6 <= hi)
-            okc += (v7 >= lo) & (v7 <= hi)
-            okc += (v8 >= lo) & (v8 <= hi)
-            okc += (v9 >= lo) & (v9 <= hi)
-            okc += (v10 >= lo) & (v10 <= hi)
-            okc += (v11 >= lo) & (v11 <= hi)
-            okc += (v12 >= lo) & (v12 <= hi)
-            v0, v1 = min(v0, v1), max(v0, v1)
-            v2, v3 = min(v2, v3), max(v2, v3)
-            v4, v5 = min(v4, v5), max(v4, v5)
-            v6, v7 = min(v6, v7), max(v6, v7)
-            v8, v9 = min(v8, v9), max(v8, v9)
-            v10, v11 = min(v10, v11), max(v10, v11)
-            v0, v2 = min(v0, v2), max(v0, v2)
-            v1, v3 = min(v1, v3), max(v1, v3)
-            v4, v6 = min(v4, v6), max(v4, v6)
-            v5, v7 = min(v5, v7), max(v5, v7)
-            v8, v10 = min(v8, v10), max(v8, v10)
-            v9, v11 = min(v9, v11), max(v9, v11)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v9, v10 = min(v9, v10), max(v9, v10)
-            v0, v4 = min(v0, v4), max(v0, v4)
-            v1, v5 = min(v1, v5), max(v1, v5)
-            v2, v6 = min(v2, v6), max(v2, v6)
-            v3, v7 = min(v3, v7), max(v3, v7)
-            v8, v12 = min(v8, v12), max(v8, v12)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v10, v12 = min(v10, v12), max(v10, v12)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v9, v10 = min(v9, v10), max(v9, v10)
-            v11, v12 = min(v11, v12), max(v11, v12)
-            v0, v8 = min(v0, v8), max(v0, v8)
-            v1, v9 = min(v1, v9), max(v1, v9)
-            v2, v10 = min(v2, v10), max(v2, v10)
-            v3, v11 = min(v3, v11), max(v3, v11)
-            v4, v12 = min(v4, v12), max(v4, v12)
-            v4, v8 = min(v4, v8), max(v4, v8)
-            v5, v9 = min(v5, v9), max(v5, v9)
-            v6, v10 = min(v6, v10), max(v6, v10)
-            v7, v11 = min(v7, v11), max(v7, v11)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v6, v8 = min(v6, v8), max(v6, v8)
-            v7, v9 = min(v7, v9), max(v7, v9)
-            v10, v12 = min(v10, v12), max(v10, v12)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v7, v8 = min(v7, v8), max(v7, v8)
-            v9, v10 = min(v9, v10), max(v9, v10)
-            v11, v12 = min(v11, v12), max(v11, v12)
-            y = lo
-            y = max(y, min(v0, c0))
-            y = max(y, min(v1, c1))
-            y = max(y, min(v2, c2))
-            y = max(y, min(v3, c3))
-            y = max(y, min(v4, c4))
-            y = max(y, min(v5, c5))
-            y = max(y, min(v6, c6))
-            y = max(y, min(v7, c7))
-            y = max(y, min(v8, c8))
-            y = max(y, min(v9, c9))
-            y = max(y, min(v10, c10))
-            y = max(y, min(v11, c11))
-            y = max(y, min(v12, c12))
-            if okc != 13:
-                y = np.nan
-                if bad_row[c] > b:
-                    bad_row[c] = b
-            out[b] = y
+        T = np.empty((13, 256))
+        cs = c * 2048
+        ce = min(B, cs + 2048)
+        for s in range(cs, ce, 256):
+            m = min(ce, s + 256) - s
+            for r in range(m):  # transpose the block: rows become SIMD lanes
+                T[0, r] = X[s + r, 0]
+                T[1, r] = X[s + r, 1]
+                T[2, r] = X[s + r, 2]
+                T[3, r] = X[s + r, 3]
+                T[4, r] = X[s + r, 4]
+                T[5, r] = X[s + r, 5]
+                T[6, r] = X[s + r, 6]
+                T[7, r] = X[s + r, 7]
+                T[8, r] = X[s + r, 8]
+                T[9, r] = X[s + r, 9]
+                T[10, r] = X[s + r, 10]
+                T[11, r] = X[s + r, 11]
+                T[12, r] = X[s + r, 12]
+            for r in range(m):
+                v0 = T[0, r]
+                v1 = T[1, r]
+                v2 = T[2, r]
+                v3 = T[3, r]
+                v4 = T[4, r]
+                v5 = T[5, r]
+                v6 = T[6, r]
+                v7 = T[7, r]
+                v8 = T[8, r]
+                v9 = T[9, r]
+                v10 = T[10, r]
+                v11 = T[11, r]
+                v12 = T[12, r]
+                okc = 0
+                okc += (v0 >= lo) & (v0 <= hi)
+                okc += (v1 >= lo) & (v1 <= hi)
+                okc += (v2 >= lo) & (v2 <= hi)
+                okc += (v3 >= lo) & (v3 <= hi)
+                okc += (v4 >= lo) & (v4 <= hi)
+                okc += (v5 >= lo) & (v5 <= hi)
+                okc += (v6 >= lo) & (v6 <= hi)
+                okc += (v7 >= lo) & (v7 <= hi)
+                okc += (v8 >= lo) & (v8 <= hi)
+                okc += (v9 >= lo) & (v9 <= hi)
+                okc += (v10 >= lo) & (v10 <= hi)
+                okc += (v11 >= lo) & (v11 <= hi)
+                okc += (v12 >= lo) & (v12 <= hi)
+                v0, v1 = min(v0, v1), max(v0, v1)
+                v2, v3 = min(v2, v3), max(v2, v3)
+                v4, v5 = min(v4, v5), max(v4, v5)
+                v6, v7 = min(v6, v7), max(v6, v7)
+                v8, v9 = min(v8, v9), max(v8, v9)
+                v10, v11 = min(v10, v11), max(v10, v11)
+                v0, v2 = min(v0, v2), max(v0, v2)
+                v1, v3 = min(v1, v3), max(v1, v3)
+                v4, v6 = min(v4, v6), max(v4, v6)
+                v5, v7 = min(v5, v7), max(v5, v7)
+                v8, v10 = min(v8, v10), max(v8, v10)
+                v9, v11 = min(v9, v11), max(v9, v11)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v9, v10 = min(v9, v10), max(v9, v10)
+                v0, v4 = min(v0, v4), max(v0, v4)
+                v1, v5 = min(v1, v5), max(v1, v5)
+                v2, v6 = min(v2, v6), max(v2, v6)
+                v3, v7 = min(v3, v7), max(v3, v7)
+                v8, v12 = min(v8, v12), max(v8, v12)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v10, v12 = min(v10, v12), max(v10, v12)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v9, v10 = min(v9, v10), max(v9, v10)
+                v11, v12 = min(v11, v12), max(v11, v12)
+                v0, v8 = min(v0, v8), max(v0, v8)
+                v1, v9 = min(v1, v9), max(v1, v9)
+                v2, v10 = min(v2, v10), max(v2, v10)
+                v3, v11 = min(v3, v11), max(v3, v11)
+                v4, v12 = min(v4, v12), max(v4, v12)
+                v4, v8 = min(v4, v8), max(v4, v8)
+                v5, v9 = min(v5, v9), max(v5, v9)
+                v6, v10 = min(v6, v10), max(v6, v10)
+                v7, v11 = min(v7, v11), max(v7, v11)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v6, v8 = min(v6, v8), max(v6, v8)
+                v7, v9 = min(v7, v9), max(v7, v9)
+                v10, v12 = min(v10, v12), max(v10, v12)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v7, v8 = min(v7, v8), max(v7, v8)
+                v9, v10 = min(v9, v10), max(v9, v10)
+                v11, v12 = min(v11, v12), max(v11, v12)
+                y = lo
+                y = max(y, min(v0, c0))
+                y = max(y, min(v1, c1))
+                y = max(y, min(v2, c2))
+                y = max(y, min(v3, c3))
+                y = max(y, min(v4, c4))
+                y = max(y, min(v5, c5))
+                y = max(y, min(v6, c6))
+                y = max(y, min(v7, c7))
+                y = max(y, min(v8, c8))
+                y = max(y, min(v9, c9))
+                y = max(y, min(v10, c10))
+                y = max(y, min(v11, c11))
+                y = max(y, min(v12, c12))
+                out[s + r] = y if okc == 13 else np.nan
+        for b in range(cs, ce):  # first invalid row of the chunk (its out is NaN)
+            if out[b] != out[b]:
+                bad_row[c] = b
+                break
 
 
 @nb.njit(parallel=True, cache=True)
@@ -824,109 +986,129 @@ def up_net_14(X, caps, lo, hi, out, bad_row):  # pragma: no cover - compiled
     c12 = caps[12]
     c13 = caps[13]
     for c in nb.prange(nchunks):
-        for b in range(c * 2048, min(B, (c + 1) * 2048)):
-            v0 = X[b, 0]
-            v1 = X[b, 1]
-            v2 = X[b, 2]
-            v3 = X[b, 3]
-            v4 = X[b, 4]
-            v5 = X[b, 5]
-            v6 = X[b, 6]
-            v7 = X[b, 7]
-            v8 = X[b, 8]
-            v9 = X[b, 9]
-            v10 = X[b, 10]
-            v11 = X[b, 11]
-            v12 = X[b, 12]
-            v13 = X[b, 13]
-            okc = 0
-            okc += (v0 >= lo) & (v0 <= hi)
-            okc += (v1 >= lo) & (v1 <= hi)
-            okc += (v2 >= lo) & (v2 <= hi)
-            okc += (v3 >= lo) & (v3 <= hi)
-            okc += (v4 >= lo) & (v4 <= hi)
-            okc += (v5 >= lo) & (v5 <= hi)
-            okc += (v6 >= lo) & (v6 <= hi)
-            okc += (v7 >= lo) & (v7 <= hi)
-            okc += (v8 >= lo) & (v8 <= hi)
-            okc += (v9 >= lo) & (v9 <= hi)
-            okc += (v10 >= lo) & (v10 <= hi)
-            okc += (v11 >= lo) & (v11 <= hi)
-            okc += (v12 >= lo) & (v12 <= hi)
-            okc += (v13 >= lo) & (v13 <= hi)
-            v0, v1 = min(v0, v1), max(v0, v1)
-            v2, v3 = min(v2, v3), max(v2, v3)
-            v4, v5 = min(v4, v5), max(v4, v5)
-            v6, v7 = min(v6, v7), max(v6, v7)
-            v8, v9 = min(v8, v9), max(v8, v9)
-            v10, v11 = min(v10, v11), max(v10, v11)
-            v12, v13 = min(v12, v13), max(v12, v13)
-            v0, v2 = min(v0, v2), max(v0, v2)
-            v1, v3 = min(v1, v3), max(v1, v3)
-            v4, v6 = min(v4, v6), max(v4, v6)
-            v5, v7 = min(v5, v7), max(v5, v7)
-            v8, v10 = min(v8, v10), max(v8, v10)
-            v9, v11 = min(v9, v11), max(v9, v11)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v9, v10 = min(v9, v10), max(v9, v10)
-            v0, v4 = min(v0, v4), max(v0, v4)
-            v1, v5 = min(v1, v5), max(v1, v5)
-            v2, v6 = min(v2, v6), max(v2, v6)
-            v3, v7 = min(v3, v7), max(v3, v7)
-            v8, v12 = min(v8, v12), max(v8, v12)
-            v9, v13 = min(v9, v13), max(v9, v13)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v10, v12 = min(v10, v12), max(v10, v12)
-            v11, v13 = min(v11, v13), max(v11, v13)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v9, v10 = min(v9, v10), max(v9, v10)
-            v11, v12 = min(v11, v12), max(v11, v12)
-            v0, v8 = min(v0, v8), max(v0, v8)
-            v1, v9 = min(v1, v9), max(v1, v9)
-            v2, v10 = min(v2, v10), max(v2, v10)
-            v3, v11 = min(v3, v11), max(v3, v11)
-            v4, v12 = min(v4, v12), max(v4, v12)
-            v5, v13 = min(v5, v13), max(v5, v13)
-            v4, v8 = min(v4, v8), max(v4, v8)
-            v5, v9 = min(v5, v9), max(v5, v9)
-            v6, v10 = min(v6, v10), max(v6, v10)
-            v7, v11 = min(v7, v11), max(v7, v11)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v6, v8 = min(v6, v8), max(v6, v8)
-            v7, v9 = min(v7, v9), max(v7, v9)
-            v10, v12 = min(v10, v12), max(v10, v12)
-            v11, v13 = min(v11, v13), max(v11, v13)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v7, v8 = min(v7, v8), max(v7, v8)
-            v9, v10 = min(v9, v10), max(v9, v10)
-            v11, v12 = min(v11, v12), max(v11, v12)
-            y = lo
-            y = max(y, min(v0, c0))
-            y = max(y, min(v1, c1))
-            y = max(y, min(v2, c2))
-            y = max(y, min(v3, c3))
-            y = max(y, min(v4, c4))
-            y = max(y, min(v5, c5))
-            y = max(y, min(v6, c6))
-            y = max(y, min(v7, c7))
-            y = max(y, min(v8, c8))
-            y = max(y, min(v9, c9))
-            y = max(y, min(v10, c10))
-            y = max(y, min(v11, c11))
-            y = max(y, min(v12, c12))
-            y = max(y, min(v13, c13))
-            if okc != 14:
-                y = np.nan
-                if bad_row[c] > b:
-                    bad_row[c] = b
-            out[b] = y
+        T = np.empty((14, 256))
+        cs = c * 2048
+        ce = min(B, cs + 2048)
+        for s in range(cs, ce, 256):
+            m = min(ce, s + 256) - s
+            for r in range(m):  # transpose the block: rows become SIMD lanes
+                T[0, r] = X[s + r, 0]
+                T[1, r] = X[s + r, 1]
+                T[2, r] = X[s + r, 2]
+                T[3, r] = X[s + r, 3]
+                T[4, r] = X[s + r, 4]
+                T[5, r] = X[s + r, 5]
+                T[6, r] = X[s + r, 6]
+                T[7, r] = X[s + r, 7]
+                T[8, r] = X[s + r, 8]
+                T[9, r] = X[s + r, 9]
+                T[10, r] = X[s + r, 10]
+                T[11, r] = X[s + r, 11]
+                T[12, r] = X[s + r, 12]
+                T[13, r] = X[s + r, 13]
+            for r in range(m):
+                v0 = T[0, r]
+                v1 = T[1, r]
+                v2 = T[2, r]
+                v3 = T[3, r]
+                v4 = T[4, r]
+                v5 = T[5, r]
+                v6 = T[6, r]
+                v7 = T[7, r]
+                v8 = T[8, r]
+                v9 = T[9, r]
+                v10 = T[10, r]
+                v11 = T[11, r]
+                v12 = T[12, r]
+                v13 = T[13, r]
+                okc = 0
+                okc += (v0 >= lo) & (v0 <= hi)
+                okc += (v1 >= lo) & (v1 <= hi)
+                okc += (v2 >= lo) & (v2 <= hi)
+                okc += (v3 >= lo) & (v3 <= hi)
+                okc += (v4 >= lo) & (v4 <= hi)
+                okc += (v5 >= lo) & (v5 <= hi)
+                okc += (v6 >= lo) & (v6 <= hi)
+                okc += (v7 >= lo) & (v7 <= hi)
+                okc += (v8 >= lo) & (v8 <= hi)
+                okc += (v9 >= lo) & (v9 <= hi)
+                okc += (v10 >= lo) & (v10 <= hi)
+                okc += (v11 >= lo) & (v11 <= hi)
+                okc += (v12 >= lo) & (v12 <= hi)
+                okc += (v13 >= lo) & (v13 <= hi)
+                v0, v1 = min(v0, v1), max(v0, v1)
+                v2, v3 = min(v2, v3), max(v2, v3)
+                v4, v5 = min(v4, v5), max(v4, v5)
+                v6, v7 = min(v6, v7), max(v6, v7)
+                v8, v9 = min(v8, v9), max(v8, v9)
+                v10, v11 = min(v10, v11), max(v10, v11)
+                v12, v13 = min(v12, v13), max(v12, v13)
+                v0, v2 = min(v0, v2), max(v0, v2)
+                v1, v3 = min(v1, v3), max(v1, v3)
+                v4, v6 = min(v4, v6), max(v4, v6)
+                v5, v7 = min(v5, v7), max(v5, v7)
+                v8, v10 = min(v8, v10), max(v8, v10)
+                v9, v11 = min(v9, v11), max(v9, v11)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v9, v10 = min(v9, v10), max(v9, v10)
+                v0, v4 = min(v0, v4), max(v0, v4)
+                v1, v5 = min(v1, v5), max(v1, v5)
+                v2, v6 = min(v2, v6), max(v2, v6)
+                v3, v7 = min(v3, v7), max(v3, v7)
+                v8, v12 = min(v8, v12), max(v8, v12)
+                v9, v13 = min(v9, v13), max(v9, v13)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v10, v12 = min(v10, v12), max(v10, v12)
+                v11, v13 = min(v11, v13), max(v11, v13)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v9, v10 = min(v9, v10), max(v9, v10)
+                v11, v12 = min(v11, v12), max(v11, v12)
+                v0, v8 = min(v0, v8), max(v0, v8)
+                v1, v9 = min(v1, v9), max(v1, v9)
+                v2, v10 = min(v2, v10), max(v2, v10)
+                v3, v11 = min(v3, v11), max(v3, v11)
+                v4, v12 = min(v4, v12), max(v4, v12)
+                v5, v13 = min(v5, v13), max(v5, v13)
+                v4, v8 = min(v4, v8), max(v4, v8)
+                v5, v9 = min(v5, v9), max(v5, v9)
+                v6, v10 = min(v6, v10), max(v6, v10)
+                v7, v11 = min(v7, v11), max(v7, v11)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v6, v8 = min(v6, v8), max(v6, v8)
+                v7, v9 = min(v7, v9), max(v7, v9)
+                v10, v12 = min(v10, v12), max(v10, v12)
+                v11, v13 = min(v11, v13), max(v11, v13)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v7, v8 = min(v7, v8), max(v7, v8)
+                v9, v10 = min(v9, v10), max(v9, v10)
+                v11, v12 = min(v11, v12), max(v11, v12)
+                y = lo
+                y = max(y, min(v0, c0))
+                y = max(y, min(v1, c1))
+                y = max(y, min(v2, c2))
+                y = max(y, min(v3, c3))
+                y = max(y, min(v4, c4))
+                y = max(y, min(v5, c5))
+                y = max(y, min(v6, c6))
+                y = max(y, min(v7, c7))
+                y = max(y, min(v8, c8))
+                y = max(y, min(v9, c9))
+                y = max(y, min(v10, c10))
+                y = max(y, min(v11, c11))
+                y = max(y, min(v12, c12))
+                y = max(y, min(v13, c13))
+                out[s + r] = y if okc == 14 else np.nan
+        for b in range(cs, ce):  # first invalid row of the chunk (its out is NaN)
+            if out[b] != out[b]:
+                bad_row[c] = b
+                break
 
 
 @nb.njit(parallel=True, cache=True)
@@ -949,118 +1131,139 @@ def up_net_15(X, caps, lo, hi, out, bad_row):  # pragma: no cover - compiled
     c13 = caps[13]
     c14 = caps[14]
     for c in nb.prange(nchunks):
-        for b in range(c * 2048, min(B, (c + 1) * 2048)):
-            v0 = X[b, 0]
-            v1 = X[b, 1]
-            v2 = X[b, 2]
-            v3 = X[b, 3]
-            v4 = X[b, 4]
-            v5 = X[b, 5]
-            v6 = X[b, 6]
-            v7 = X[b, 7]
-            v8 = X[b, 8]
-            v9 = X[b, 9]
-            v10 = X[b, 10]
-            v11 = X[b, 11]
-            v12 = X[b, 12]
-            v13 = X[b, 13]
-            v14 = X[b, 14]
-            okc = 0
-            okc += (v0 >= lo) & (v0 <= hi)
-            okc += (v1 >= lo) & (v1 <= hi)
-            okc += (v2 >= lo) & (v2 <= hi)
-            okc += (v3 >= lo) & (v3 <= hi)
-            okc += (v4 >= lo) & (v4 <= hi)
-            okc += (v5 >= lo) & (v5 <= hi)
-            okc += (v6 >= lo) & (v6 <= hi)
-            okc += (v7 >= lo) & (v7 <= hi)
-            okc += (v8 >= lo) & (v8 <= hi)
-            okc += (v9 >= lo) & (v9 <= hi)
-            okc += (v10 >= lo) & (v10 <= hi)
-            okc += (v11 >= lo) & (v11 <= hi)
-            okc += (v12 >= lo) & (v12 <= hi)
-            okc += (v13 >= lo) & (v13 <= hi)
-            okc += (v14 >= lo) & (v14 <= hi)
-            v0, v1 = min(v0, v1), max(v0, v1)
-            v2, v3 = min(v2, v3), max(v2, v3)
-            v4, v5 = min(v4, v5), max(v4, v5)
-            v6, v7 = min(v6, v7), max(v6, v7)
-            v8, v9 = min(v8, v9), max(v8, v9)
-            v10, v11 = min(v10, v11), max(v10, v11)
-            v12, v13 = min(v12, v13), max(v12, v13)
-            v0, v2 = min(v0, v2), max(v0, v2)
-            v1, v3 = min(v1, v3), max(v1, v3)
-            v4, v6 = min(v4, v6), max(v4, v6)
-            v5, v7 = min(v5, v7), max(v5, v7)
-            v8, v10 = min(v8, v10), max(v8, v10)
-            v9, v11 = min(v9, v11), max(v9, v11)
-            v12, v14 = min(v12, v14), max(v12, v14)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v9, v10 = min(v9, v10), max(v9, v10)
-            v13, v14 = min(v13, v14), max(v13, v14)
-            v0, v4 = min(v0, v4), max(v0, v4)
-            v1, v5 = min(v1, v5), max(v1, v5)
-            v2, v6 = min(v2, v6), max(v2, v6)
-            v3, v7 = min(v3, v7), max(v3, v7)
-            v8, v12 = min(v8, v12), max(v8, v12)
-            v9, v13 = min(v9, v13), max(v9, v13)
-            v10, v14 = min(v10, v14), max(v10, v14)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v10, v12 = min(v10, v12), max(v10, v12)
-            v11, v13 = min(v11, v13), max(v11, v13)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v9, v10 = min(v9, v10), max(v9, v10)
-            v11, v12 = min(v11, v12), max(v11, v12)
-            v13, v14 = min(v13, v14), max(v13, v14)
-            v0, v8 = min(v0, v8), max(v0, v8)
-            v1, v9 = min(v1, v9), max(v1, v9)
-            v2, v10 = min(v2, v10), max(v2, v10)
-            v3, v11 = min(v3, v11), max(v3, v11)
-            v4, v12 = min(v4, v12), max(v4, v12)
-            v5, v13 = min(v5, v13), max(v5, v13)
-            v6, v14 = min(v6, v14), max(v6, v14)
-            v4, v8 = min(v4, v8), max(v4, v8)
-            v5, v9 = min(v5, v9), max(v5, v9)
-            v6, v10 = min(v6, v10), max(v6, v10)
-            v7, v11 = min(v7, v11), max(v7, v11)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v6, v8 = min(v6, v8), max(v6, v8)
-            v7, v9 = min(v7, v9), max(v7, v9)
-            v10, v12 = min(v10, v12), max(v10, v12)
-            v11, v13 = min(v11, v13), max(v11, v13)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v7, v8 = min(v7, v8), max(v7, v8)
-            v9, v10 = min(v9, v10), max(v9, v10)
-            v11, v12 = min(v11, v12), max(v11, v12)
-            v13, v14 = min(v13, v14), max(v13, v14)
-            y = lo
-            y = max(y, min(v0, c0))
-            y = max(y, min(v1, c1))
-            y = max(y, min(v2, c2))
-            y = max(y, min(v3, c3))
-            y = max(y, min(v4, c4))
-            y = max(y, min(v5, c5))
-            y = max(y, min(v6, c6))
-            y = max(y, min(v7, c7))
-            y = max(y, min(v8, c8))
-            y = max(y, min(v9, c9))
-            y = max(y, min(v10, c10))
-            y = max(y, min(v11, c11))
-            y = max(y, min(v12, c12))
-            y = max(y, min(v13, c13))
-            y = max(y, min(v14, c14))
-            if okc != 15:
-                y = np.nan
-                if bad_row[c] > b:
-                    bad_row[c] = b
-            out[b] = y
+        T = np.empty((15, 256))
+        cs = c * 2048
+        ce = min(B, cs + 2048)
+        for s in range(cs, ce, 256):
+            m = min(ce, s + 256) - s
+            for r in range(m):  # transpose the block: rows become SIMD lanes
+                T[0, r] = X[s + r, 0]
+                T[1, r] = X[s + r, 1]
+                T[2, r] = X[s + r, 2]
+                T[3, r] = X[s + r, 3]
+                T[4, r] = X[s + r, 4]
+                T[5, r] = X[s + r, 5]
+                T[6, r] = X[s + r, 6]
+                T[7, r] = X[s + r, 7]
+                T[8, r] = X[s + r, 8]
+                T[9, r] = X[s + r, 9]
+                T[10, r] = X[s + r, 10]
+                T[11, r] = X[s + r, 11]
+                T[12, r] = X[s + r, 12]
+                T[13, r] = X[s + r, 13]
+                T[14, r] = X[s + r, 14]
+            for r in range(m):
+                v0 = T[0, r]
+                v1 = T[1, r]
+                v2 = T[2, r]
+                v3 = T[3, r]
+                v4 = T[4, r]
+                v5 = T[5, r]
+                v6 = T[6, r]
+                v7 = T[7, r]
+                v8 = T[8, r]
+                v9 = T[9, r]
+                v10 = T[10, r]
+                v11 = T[11, r]
+                v12 = T[12, r]
+                v13 = T[13, r]
+                v14 = T[14, r]
+                okc = 0
+                okc += (v0 >= lo) & (v0 <= hi)
+                okc += (v1 >= lo) & (v1 <= hi)
+                okc += (v2 >= lo) & (v2 <= hi)
+                okc += (v3 >= lo) & (v3 <= hi)
+                okc += (v4 >= lo) & (v4 <= hi)
+                okc += (v5 >= lo) & (v5 <= hi)
+                okc += (v6 >= lo) & (v6 <= hi)
+                okc += (v7 >= lo) & (v7 <= hi)
+                okc += (v8 >= lo) & (v8 <= hi)
+                okc += (v9 >= lo) & (v9 <= hi)
+                okc += (v10 >= lo) & (v10 <= hi)
+                okc += (v11 >= lo) & (v11 <= hi)
+                okc += (v12 >= lo) & (v12 <= hi)
+                okc += (v13 >= lo) & (v13 <= hi)
+                okc += (v14 >= lo) & (v14 <= hi)
+                v0, v1 = min(v0, v1), max(v0, v1)
+                v2, v3 = min(v2, v3), max(v2, v3)
+                v4, v5 = min(v4, v5), max(v4, v5)
+                v6, v7 = min(v6, v7), max(v6, v7)
+                v8, v9 = min(v8, v9), max(v8, v9)
+                v10, v11 = min(v10, v11), max(v10, v11)
+                v12, v13 = min(v12, v13), max(v12, v13)
+                v0, v2 = min(v0, v2), max(v0, v2)
+                v1, v3 = min(v1, v3), max(v1, v3)
+                v4, v6 = min(v4, v6), max(v4, v6)
+                v5, v7 = min(v5, v7), max(v5, v7)
+                v8, v10 = min(v8, v10), max(v8, v10)
+                v9, v11 = min(v9, v11), max(v9, v11)
+                v12, v14 = min(v12, v14), max(v12, v14)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v9, v10 = min(v9, v10), max(v9, v10)
+                v13, v14 = min(v13, v14), max(v13, v14)
+                v0, v4 = min(v0, v4), max(v0, v4)
+                v1, v5 = min(v1, v5), max(v1, v5)
+                v2, v6 = min(v2, v6), max(v2, v6)
+                v3, v7 = min(v3, v7), max(v3, v7)
+                v8, v12 = min(v8, v12), max(v8, v12)
+                v9, v13 = min(v9, v13), max(v9, v13)
+                v10, v14 = min(v10, v14), max(v10, v14)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v10, v12 = min(v10, v12), max(v10, v12)
+                v11, v13 = min(v11, v13), max(v11, v13)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v9, v10 = min(v9, v10), max(v9, v10)
+                v11, v12 = min(v11, v12), max(v11, v12)
+                v13, v14 = min(v13, v14), max(v13, v14)
+                v0, v8 = min(v0, v8), max(v0, v8)
+                v1, v9 = min(v1, v9), max(v1, v9)
+                v2, v10 = min(v2, v10), max(v2, v10)
+                v3, v11 = min(v3, v11), max(v3, v11)
+                v4, v12 = min(v4, v12), max(v4, v12)
+                v5, v13 = min(v5, v13), max(v5, v13)
+                v6, v14 = min(v6, v14), max(v6, v14)
+                v4, v8 = min(v4, v8), max(v4, v8)
+                v5, v9 = min(v5, v9), max(v5, v9)
+                v6, v10 = min(v6, v10), max(v6, v10)
+                v7, v11 = min(v7, v11), max(v7, v11)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v6, v8 = min(v6, v8), max(v6, v8)
+                v7, v9 = min(v7, v9), max(v7, v9)
+                v10, v12 = min(v10, v12), max(v10, v12)
+                v11, v13 = min(v11, v13), max(v11, v13)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v7, v8 = min(v7, v8), max(v7, v8)
+                v9, v10 = min(v9, v10), max(v9, v10)
+                v11, v12 = min(v11, v12), max(v11, v12)
+                v13, v14 = min(v13, v14), max(v13, v14)
+                y = lo
+                y = max(y, min(v0, c0))
+                y = max(y, min(v1, c1))
+                y = max(y, min(v2, c2))
+                y = max(y, min(v3, c3))
+                y = max(y, min(v4, c4))
+                y = max(y, min(v5, c5))
+                y = max(y, min(v6, c6))
+                y = max(y, min(v7, c7))
+                y = max(y, min(v8, c8))
+                y = max(y, min(v9, c9))
+                y = max(y, min(v10, c10))
+                y = max(y, min(v11, c11))
+                y = max(y, min(v12, c12))
+                y = max(y, min(v13, c13))
+                y = max(y, min(v14, c14))
+                out[s + r] = y if okc == 15 else np.nan
+        for b in range(cs, ce):  # first invalid row of the chunk (its out is NaN)
+            if out[b] != out[b]:
+                bad_row[c] = b
+                break
 
 
 @nb.njit(parallel=True, cache=True)
@@ -1084,125 +1287,147 @@ def up_net_16(X, caps, lo, hi, out, bad_row):  # pragma: no cover - compiled
     c14 = caps[14]
     c15 = caps[15]
     for c in nb.prange(nchunks):
-        for b in range(c * 2048, min(B, (c + 1) * 2048)):
-            v0 = X[b, 0]
-            v1 = X[b, 1]
-            v2 = X[b, 2]
-            v3 = X[b, 3]
-            v4 = X[b, 4]
-            v5 = X[b, 5]
-            v6 = X[b, 6]
-            v7 = X[b, 7]
-            v8 = X[b, 8]
-            v9 = X[b, 9]
-            v10 = X[b, 10]
-            v11 = X[b, 11]
-            v12 = X[b, 12]
-            v13 = X[b, 13]
-            v14 = X[b, 14]
-            v15 = X[b, 15]
-            okc = 0
-            okc += (v0 >= lo) & (v0 <= hi)
-            okc += (v1 >= lo) & (v1 <= hi)
-            okc += (v2 >= lo) & (v2 <= hi)
-            okc += (v3 >= lo) & (v3 <= hi)
-            okc += (v4 >= lo) & (v4 <= hi)
-            okc += (v5 >= lo) & (v5 <= hi)
-            okc += (v6 >= lo) & (v6 <= hi)
-            okc += (v7 >= lo) & (v7 <= hi)
-            okc += (v8 >= lo) & (v8 <= hi)
-            okc += (v9 >= lo) & (v9 <= hi)
-            okc += (v10 >= lo) & (v10 <= hi)
-            okc += (v11 >= lo) & (v11 <= hi)
-            okc += (v12 >= lo) & (v12 <= hi)
-            okc += (v13 >= lo) & (v13 <= hi)
-            okc += (v14 >= lo) & (v14 <= hi)
-            okc += (v15 >= lo) & (v15 <= hi)
-            v0, v1 = min(v0, v1), max(v0, v1)
-            v2, v3 = min(v2, v3), max(v2, v3)
-            v4, v5 = min(v4, v5), max(v4, v5)
-            v6, v7 = min(v6, v7), max(v6, v7)
-            v8, v9 = min(v8, v9), max(v8, v9)
-            v10, v11 = min(v10, v11), max(v10, v11)
-            v12, v13 = min(v12, v13), max(v12, v13)
-            v14, v15 = min(v14, v15), max(v14, v15)
-            v0, v2 = min(v0, v2), max(v0, v2)
-            v1, v3 = min(v1, v3), max(v1, v3)
-            v4, v6 = min(v4, v6), max(v4, v6)
-            v5, v7 = min(v5, v7), max(v5, v7)
-            v8, v10 = min(v8, v10), max(v8, v10)
-            v9, v11 = min(v9, v11), max(v9, v11)
-            v12, v14 = min(v12, v14), max(v12, v14)
-            v13, v15 = min(v13, v15), max(v13, v15)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v9, v10 = min(v9, v10), max(v9, v10)
-            v13, v14 = min(v13, v14), max(v13, v14)
-            v0, v4 = min(v0, v4), max(v0, v4)
-            v1, v5 = min(v1, v5), max(v1, v5)
-            v2, v6 = min(v2, v6), max(v2, v6)
-            v3, v7 = min(v3, v7), max(v3, v7)
-            v8, v12 = min(v8, v12), max(v8, v12)
-            v9, v13 = min(v9, v13), max(v9, v13)
-            v10, v14 = min(v10, v14), max(v10, v14)
-            v11, v15 = min(v11, v15), max(v11, v15)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v10, v12 = min(v10, v12), max(v10, v12)
-            v11, v13 = min(v11, v13), max(v11, v13)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v9, v10 = min(v9, v10), max(v9, v10)
-            v11, v12 = min(v11, v12), max(v11, v12)
-            v13, v14 = min(v13, v14), max(v13, v14)
-            v0, v8 = min(v0, v8), max(v0, v8)
-            v1, v9 = min(v1, v9), max(v1, v9)
-            v2, v10 = min(v2, v10), max(v2, v10)
-            v3, v11 = min(v3, v11), max(v3, v11)
-            v4, v12 = min(v4, v12), max(v4, v12)
-            v5, v13 = min(v5, v13), max(v5, v13)
-            v6, v14 = min(v6, v14), max(v6, v14)
-            v7, v15 = min(v7, v15), max(v7, v15)
-            v4, v8 = min(v4, v8), max(v4, v8)
-            v5, v9 = min(v5, v9), max(v5, v9)
-            v6, v10 = min(v6, v10), max(v6, v10)
-            v7, v11 = min(v7, v11), max(v7, v11)
-            v2, v4 = min(v2, v4), max(v2, v4)
-            v3, v5 = min(v3, v5), max(v3, v5)
-            v6, v8 = min(v6, v8), max(v6, v8)
-            v7, v9 = min(v7, v9), max(v7, v9)
-            v10, v12 = min(v10, v12), max(v10, v12)
-            v11, v13 = min(v11, v13), max(v11, v13)
-            v1, v2 = min(v1, v2), max(v1, v2)
-            v3, v4 = min(v3, v4), max(v3, v4)
-            v5, v6 = min(v5, v6), max(v5, v6)
-            v7, v8 = min(v7, v8), max(v7, v8)
-            v9, v10 = min(v9, v10), max(v9, v10)
-            v11, v12 = min(v11, v12), max(v11, v12)
-            v13, v14 = min(v13, v14), max(v13, v14)
-            y = lo
-            y = max(y, min(v0, c0))
-            y = max(y, min(v1, c1))
-            y = max(y, min(v2, c2))
-            y = max(y, min(v3, c3))
-            y = max(y, min(v4, c4))
-            y = max(y, min(v5, c5))
-            y = max(y, min(v6, c6))
-            y = max(y, min(v7, c7))
-            y = max(y, min(v8, c8))
-            y = max(y, min(v9, c9))
-            y = max(y, min(v10, c10))
-            y = max(y, min(v11, c11))
-            y = max(y, min(v12, c12))
-            y = max(y, min(v13, c13))
-            y = max(y, min(v14, c14))
-            y = max(y, min(v15, c15))
-            if okc != 16:
-                y = np.nan
-                if bad_row[c] > b:
-                    bad_row[c] = b
-            out[b] = y
+        T = np.empty((16, 256))
+        cs = c * 2048
+        ce = min(B, cs + 2048)
+        for s in range(cs, ce, 256):
+            m = min(ce, s + 256) - s
+            for r in range(m):  # transpose the block: rows become SIMD lanes
+                T[0, r] = X[s + r, 0]
+                T[1, r] = X[s + r, 1]
+                T[2, r] = X[s + r, 2]
+                T[3, r] = X[s + r, 3]
+                T[4, r] = X[s + r, 4]
+                T[5, r] = X[s + r, 5]
+                T[6, r] = X[s + r, 6]
+                T[7, r] = X[s + r, 7]
+                T[8, r] = X[s + r, 8]
+                T[9, r] = X[s + r, 9]
+                T[10, r] = X[s + r, 10]
+                T[11, r] = X[s + r, 11]
+                T[12, r] = X[s + r, 12]
+                T[13, r] = X[s + r, 13]
+                T[14, r] = X[s + r, 14]
+                T[15, r] = X[s + r, 15]
+            for r in range(m):
+                v0 = T[0, r]
+                v1 = T[1, r]
+                v2 = T[2, r]
+                v3 = T[3, r]
+                v4 = T[4, r]
+                v5 = T[5, r]
+                v6 = T[6, r]
+                v7 = T[7, r]
+                v8 = T[8, r]
+                v9 = T[9, r]
+                v10 = T[10, r]
+                v11 = T[11, r]
+                v12 = T[12, r]
+                v13 = T[13, r]
+                v14 = T[14, r]
+                v15 = T[15, r]
+                okc = 0
+                okc += (v0 >= lo) & (v0 <= hi)
+                okc += (v1 >= lo) & (v1 <= hi)
+                okc += (v2 >= lo) & (v2 <= hi)
+                okc += (v3 >= lo) & (v3 <= hi)
+                okc += (v4 >= lo) & (v4 <= hi)
+                okc += (v5 >= lo) & (v5 <= hi)
+                okc += (v6 >= lo) & (v6 <= hi)
+                okc += (v7 >= lo) & (v7 <= hi)
+                okc += (v8 >= lo) & (v8 <= hi)
+                okc += (v9 >= lo) & (v9 <= hi)
+                okc += (v10 >= lo) & (v10 <= hi)
+                okc += (v11 >= lo) & (v11 <= hi)
+                okc += (v12 >= lo) & (v12 <= hi)
+                okc += (v13 >= lo) & (v13 <= hi)
+                okc += (v14 >= lo) & (v14 <= hi)
+                okc += (v15 >= lo) & (v15 <= hi)
+                v0, v1 = min(v0, v1), max(v0, v1)
+                v2, v3 = min(v2, v3), max(v2, v3)
+                v4, v5 = min(v4, v5), max(v4, v5)
+                v6, v7 = min(v6, v7), max(v6, v7)
+                v8, v9 = min(v8, v9), max(v8, v9)
+                v10, v11 = min(v10, v11), max(v10, v11)
+                v12, v13 = min(v12, v13), max(v12, v13)
+                v14, v15 = min(v14, v15), max(v14, v15)
+                v0, v2 = min(v0, v2), max(v0, v2)
+                v1, v3 = min(v1, v3), max(v1, v3)
+                v4, v6 = min(v4, v6), max(v4, v6)
+                v5, v7 = min(v5, v7), max(v5, v7)
+                v8, v10 = min(v8, v10), max(v8, v10)
+                v9, v11 = min(v9, v11), max(v9, v11)
+                v12, v14 = min(v12, v14), max(v12, v14)
+                v13, v15 = min(v13, v15), max(v13, v15)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v9, v10 = min(v9, v10), max(v9, v10)
+                v13, v14 = min(v13, v14), max(v13, v14)
+                v0, v4 = min(v0, v4), max(v0, v4)
+                v1, v5 = min(v1, v5), max(v1, v5)
+                v2, v6 = min(v2, v6), max(v2, v6)
+                v3, v7 = min(v3, v7), max(v3, v7)
+                v8, v12 = min(v8, v12), max(v8, v12)
+                v9, v13 = min(v9, v13), max(v9, v13)
+                v10, v14 = min(v10, v14), max(v10, v14)
+                v11, v15 = min(v11, v15), max(v11, v15)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v10, v12 = min(v10, v12), max(v10, v12)
+                v11, v13 = min(v11, v13), max(v11, v13)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v9, v10 = min(v9, v10), max(v9, v10)
+                v11, v12 = min(v11, v12), max(v11, v12)
+                v13, v14 = min(v13, v14), max(v13, v14)
+                v0, v8 = min(v0, v8), max(v0, v8)
+                v1, v9 = min(v1, v9), max(v1, v9)
+                v2, v10 = min(v2, v10), max(v2, v10)
+                v3, v11 = min(v3, v11), max(v3, v11)
+                v4, v12 = min(v4, v12), max(v4, v12)
+                v5, v13 = min(v5, v13), max(v5, v13)
+                v6, v14 = min(v6, v14), max(v6, v14)
+                v7, v15 = min(v7, v15), max(v7, v15)
+                v4, v8 = min(v4, v8), max(v4, v8)
+                v5, v9 = min(v5, v9), max(v5, v9)
+                v6, v10 = min(v6, v10), max(v6, v10)
+                v7, v11 = min(v7, v11), max(v7, v11)
+                v2, v4 = min(v2, v4), max(v2, v4)
+                v3, v5 = min(v3, v5), max(v3, v5)
+                v6, v8 = min(v6, v8), max(v6, v8)
+                v7, v9 = min(v7, v9), max(v7, v9)
+                v10, v12 = min(v10, v12), max(v10, v12)
+                v11, v13 = min(v11, v13), max(v11, v13)
+                v1, v2 = min(v1, v2), max(v1, v2)
+                v3, v4 = min(v3, v4), max(v3, v4)
+                v5, v6 = min(v5, v6), max(v5, v6)
+                v7, v8 = min(v7, v8), max(v7, v8)
+                v9, v10 = min(v9, v10), max(v9, v10)
+                v11, v12 = min(v11, v12), max(v11, v12)
+                v13, v14 = min(v13, v14), max(v13, v14)
+                y = lo
+                y = max(y, min(v0, c0))
+                y = max(y, min(v1, c1))
+                y = max(y, min(v2, c2))
+                y = max(y, min(v3, c3))
+                y = max(y, min(v4, c4))
+                y = max(y, min(v5, c5))
+                y = max(y, min(v6, c6))
+                y = max(y, min(v7, c7))
+                y = max(y, min(v8, c8))
+                y = max(y, min(v9, c9))
+                y = max(y, min(v10, c10))
+                y = max(y, min(v11, c11))
+                y = max(y, min(v12, c12))
+                y = max(y, min(v13, c13))
+                y = max(y, min(v14, c14))
+                y = max(y, min(v15, c15))
+                out[s + r] = y if okc == 16 else np.nan
+        for b in range(cs, ce):  # first invalid row of the chunk (its out is NaN)
+            if out[b] != out[b]:
+                bad_row[c] = b
+                break
 
 
 KERNELS = {
