@@ -1,4 +1,4 @@
-"""The ``fairsim`` command: run, report, validate, list, demo.
+"""The ``fairsim`` command: run, report, query, validate, list, demo.
 
 Errors that fairsim raises on purpose (:class:`~fairsim.errors.FairsimError`: a bad scenario, a
 malformed file, invalid input) are printed as one or more plain lines on stderr and exit with
@@ -48,6 +48,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         scenario_path=path,
         scenario_text=path.read_text(encoding="utf-8"),
+        executor=args.executor,
+        address=args.address,
+        retry_failed=args.retry_failed,
     )
     dt = time.perf_counter() - t0
     con.print(f"{_describe(summary)} in {dt:.1f} s; results in {out}")
@@ -84,6 +87,24 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise FairsimError("--out works with one results directory; give one or drop --out")
     for d in args.results:
         _report(Path(d), Path(args.out) if args.out else None, con)
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from fairsim.sim.query import query
+
+    df = query(Path(args.results), args.sql)
+    if args.csv:
+        sys.stdout.write(df.to_csv(index=False))
+        return 0
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for col in df.columns:
+        table.add_column(str(col), overflow="fold")
+    for row in df.itertuples(index=False):
+        table.add_row(*("" if v is None else str(v) for v in row))
+    _console(width=None if sys.stdout.isatty() else 200).print(table)
     return 0
 
 
@@ -185,6 +206,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--seed", type=_nonneg_int, default=None, help="root seed (overrides the scenario's seed)"
     )
+    r.add_argument(
+        "--executor",
+        choices=["local", "dask", "sequential"],
+        default="local",
+        help="local process pool (default), dask (LocalCluster or --address), or sequential",
+    )
+    r.add_argument("--address", help="Dask scheduler to join, tcp://host:port (--executor dask)")
+    r.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="when continuing a results directory, rerun the tasks recorded as failed",
+    )
     r.add_argument("--report", action="store_true", help="also write the HTML report")
     r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     r.set_defaults(func=cmd_run)
@@ -193,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("results", nargs="+", help="results directory written by `fairsim run`")
     rep.add_argument("--out", help="HTML file to write (default DIR/report.html)")
     rep.set_defaults(func=cmd_report)
+
+    q = sub.add_parser("query", help="run SQL (DuckDB) over a results directory")
+    q.add_argument("results", help="results directory written by `fairsim run`")
+    q.add_argument("sql", help='SQL over the views results, rounds, analyses (quote "a.b" columns)')
+    q.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    q.set_defaults(func=cmd_query)
 
     v = sub.add_parser("validate", help="check scenario files without running them")
     v.add_argument("scenarios", nargs="+")

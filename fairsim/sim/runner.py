@@ -6,15 +6,24 @@ agents' own RNGs, ``(2, k)`` for mechanism number ``k`` (its position in the sce
 One instance is drawn per ``(dp, rep)`` and every mechanism runs on it (paired comparison).
 Analyses use ``SeedSequence(root_seed, spawn_key=(ANALYSIS_KEY, analysis, mechanism, n))``.
 
-Execution: a ``concurrent.futures.ProcessPoolExecutor`` (``workers`` processes, default
-``os.cpu_count()``; start method: :func:`_mp_context`) over chunks of consecutive tasks (about four
-per worker), so each worker process is reused and numba compiles (or loads its cache) once per worker;
-``workers=1`` runs in-process. Rows are sorted by (design_point,
+Execution (:mod:`fairsim.sim.executors`): ``"sequential"``, ``"local"`` (a process pool of
+``workers`` processes, default ``os.cpu_count()``; ``workers=1`` runs in-process) or ``"dask"``
+(a ``LocalCluster`` or an existing scheduler), over chunks of consecutive tasks, so each worker is
+reused and numba compiles (or loads its cache) once per worker. Rows are sorted by (design_point,
 replication, mechanism_order), so the tables are identical whatever the executor.
 
-A run that raises becomes a row with ``error`` (``"<ExceptionType>: <message>"``) and null scores;
-the batch goes on. On ``KeyboardInterrupt`` or a failure of the executor itself, what has completed
-is written with manifest status ``"interrupted"`` and the exception is re-raised.
+Crash safety and resumption [F]: each completed chunk of tasks is written atomically to
+``OUT/chunks/{results,rounds}/part-XXXXX.parquet``, then its tasks are committed to the run ledger
+``OUT/ledger.sqlite`` (:mod:`fairsim.sim.ledger`). Running the same scenario and seed on the same
+``out_dir`` again runs only the tasks the ledger lacks (``retry_failed=True``: also the failed
+ones), so after a crash at any moment (SIGKILL included) the final tables equal those of an
+uninterrupted run. The consolidated ``results.parquet`` / ``rounds.parquet`` are rebuilt from the
+chunks at the end of every invocation. Another scenario or seed on a used ``out_dir`` is refused.
+
+A run that raises becomes a row with ``error`` (``"<ExceptionType>: <message>"``) and null scores,
+and its task is recorded as failed; the batch goes on. On ``KeyboardInterrupt`` or a failure of the
+executor itself, what has completed is written with manifest status ``"interrupted"`` and the
+exception is re-raised.
 """
 
 from __future__ import annotations
@@ -31,11 +40,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute
+import pyarrow.parquet as pq
 
 from fairsim import registry
 from fairsim.errors import InputError
 from fairsim.sim import schema as S
 from fairsim.sim import store
+from fairsim.sim.executors import ChunkFailure, check_executor, execute
+from fairsim.sim.ledger import FAILED, Ledger, check_same_run
 
 ANALYSIS_KEY = 0xA7A1
 """First spawn-key word of the analyses' seeds (design points use ``(dp, rep)``)."""
@@ -59,19 +73,6 @@ class RunSummary:
     analyses_rows: int
     workers: int
     wall_time_s: float
-
-
-# ------------------------------------------------------------------------------------------
-# Worker side: the design points live in a module global (set once per worker process).
-# ------------------------------------------------------------------------------------------
-
-_STATE: dict[str, Any] = {}
-
-
-def _init_worker(points: dict[int, Any], root_seed: int, base_dir: str | None) -> None:
-    _STATE["points"] = points
-    _STATE["root"] = root_seed
-    _STATE["base_dir"] = base_dir
 
 
 def _error_text(exc: BaseException) -> str:
@@ -181,15 +182,6 @@ def run_one(
             rr.update(r)
             round_rows.append(rr)
     return rows, round_rows
-
-
-def _run_chunk(chunk: Sequence[tuple[int, int]]) -> list[tuple[int, int, list, list]]:
-    points = _STATE["points"]
-    out = []
-    for dp, rep in chunk:
-        rows, rounds = run_one(points[dp], dp, rep, _STATE["root"], _STATE["base_dir"])
-        out.append((dp, rep, rows, rounds))
-    return out
 
 
 # ------------------------------------------------------------------------------------------
@@ -346,69 +338,91 @@ def _progress(enabled: bool, total: int) -> Any:
     return prog
 
 
-def _mp_context() -> Any:
-    """``forkserver`` where available (POSIX), else ``spawn`` [F].
-
-    Plain ``fork`` is unsafe here: numba's OpenMP threading layer (and torch) abort a forked child
-    of a process that already ran parallel code. Mesa's ``batchrunner`` (imported by
-    ``import mesa``) also forces the global start method to ``spawn``, so the context is always
-    chosen explicitly. The fork server preloads fairsim's simulation and registry modules once;
-    each worker forks from it already initialised. As with ``spawn``, a script that calls
-    :func:`run_scenario` with ``workers > 1`` needs the ``if __name__ == "__main__":`` guard, and
-    entries registered at run time (outside the registry's provider modules) are unknown to the
-    workers.
-    """
-    import multiprocessing as mp
-
-    if "forkserver" not in mp.get_all_start_methods():
-        return mp.get_context("spawn")
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["fairsim.sim.facility", *registry._PROVIDERS])
-    return ctx
+CHUNK_MAX = 256
+"""Most tasks per chunk file (a crash loses at most the chunks in flight) [F]."""
 
 
-def _execute(
-    tasks: list[tuple[int, int]],
-    points: dict[int, Any],
-    root: int,
-    base_dir: str | None,
-    workers: int,
-    done: dict[tuple[int, int], tuple[list, list]],
-    progress: bool,
-) -> None:
-    """Run the tasks, filling ``done`` as results arrive (so an interruption keeps them)."""
-    if workers <= 1 or len(tasks) <= 1:
-        _init_worker(points, root, base_dir)
-        with _progress(progress, len(tasks)) as prog:
-            bar = prog.add_task("runs", total=len(tasks))
-            for dp, rep in tasks:
-                done[(dp, rep)] = run_one(points[dp], dp, rep, root, base_dir)
-                prog.advance(bar)
-        return
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+def _chunk_size(n_tasks: int, workers: int) -> int:
+    return max(1, min(CHUNK_MAX, math.ceil(n_tasks / (max(1, workers) * 4))))
 
-    size = max(1, math.ceil(len(tasks) / (workers * 4)))
-    chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
-    ex = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=_mp_context(),
-        initializer=_init_worker,
-        initargs=(points, root, base_dir),
+
+@dataclass
+class _Plan:
+    """What one invocation needs beyond the scenario: schemas, parameter columns, names."""
+
+    kinds: list[tuple[str, str]]
+    params_of: dict[int, dict[str, Any]]
+    results_schema: Any
+    rounds_schema: Any
+
+
+def _plan(points: Sequence[Any]) -> _Plan:
+    kinds = _param_kinds(points)
+
+    def names(kind: str, attr: str, outcome_only: bool = False) -> list[str]:
+        out_names = []
+        for dp in points:
+            for name in getattr(dp.scenario, attr):
+                e = registry.get(name, kind, domain=_DOMAIN)
+                if outcome_only and e.extra.get("signature", "outcome") != "outcome":
+                    continue
+                out_names.append(e.short_name)
+        return store.unique(out_names)
+
+    axioms = names("axiom", "axioms")
+    metrics = names("metric", "metrics")
+    outcome_axioms = names("axiom", "axioms", outcome_only=True)
+    return _Plan(
+        kinds=kinds,
+        params_of={int(dp.index): dp.params for dp in points},
+        results_schema=store.results_schema(kinds, metrics, axioms),
+        rounds_schema=store.rounds_schema(outcome_axioms),
     )
-    try:
-        pending = {ex.submit(_run_chunk, c) for c in chunks}
-        with _progress(progress, len(tasks)) as prog:
-            bar = prog.add_task("runs", total=len(tasks))
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    for dp, rep, rows, rounds in fut.result():
-                        done[(dp, rep)] = (rows, rounds)
-                        prog.advance(bar)
-    except BaseException:
-        ex.shutdown(wait=False, cancel_futures=True)
-        raise
-    ex.shutdown(wait=True)
+
+
+class _Sink:
+    """Buffers completed tasks and commits them as chunks (chunk files first, then the ledger)."""
+
+    def __init__(self, out: Path, plan: _Plan, led: Ledger, size: int) -> None:
+        self.out, self.plan, self.led, self.size = out, plan, led, size
+        self.buffer: list[tuple[int, int, list, list]] = []
+        self.next_no = store.next_chunk_number(out)
+
+    def add(self, items: Sequence[tuple[int, int, list, list]]) -> None:
+        self.buffer.extend(items)
+        if len(self.buffer) >= self.size:
+            self.flush()
+
+    def fail(self, tasks: Sequence[tuple[int, int]], error: str) -> None:
+        self.led.record(None, [(dp, rep, error) for dp, rep in tasks])
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        results: list[dict[str, Any]] = []
+        rounds: list[dict[str, Any]] = []
+        entries: list[tuple[int, int, str | None]] = []
+        for dp, rep, rows, rrows in self.buffer:
+            p = self.plan.params_of.get(dp, {})
+            err = None
+            for row in sorted(rows, key=lambda r: r["mechanism_order"]):
+                for path, kind in self.plan.kinds:
+                    row[S.PARAM_PREFIX + path] = _param_value(p.get(path), kind)
+                if err is None and row.get("error") is not None:
+                    err = str(row["error"])
+                results.append(row)
+            rounds.extend(rrows)
+            entries.append((dp, rep, err))
+        name = f"part-{self.next_no:05d}"
+        store.write_chunk(
+            self.out,
+            name,
+            store.table_from_rows(results, self.plan.results_schema),
+            store.table_from_rows(rounds, self.plan.rounds_schema),
+        )
+        self.led.record(name, entries)
+        self.next_no += 1
+        self.buffer.clear()
 
 
 def run_scenario(
@@ -420,18 +434,23 @@ def run_scenario(
     progress: bool = True,
     scenario_path: str | Path | None = None,
     scenario_text: str | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    retry_failed: bool = False,
 ) -> RunSummary:
-    """Run a validated scenario as a batch and write the results directory ``out_dir``.
+    """Run a validated scenario as a batch and write (or continue) the results directory.
 
     Parameters
     ----------
     scenario:
         A validated scenario model (``fairsim.scenarios.load_scenario``).
     out_dir:
-        Results directory (created); layout in :mod:`fairsim.sim.schema`.
+        Results directory (created); layout in :mod:`fairsim.sim.schema`. If it holds a partial
+        run of the same scenario and seed, only the missing tasks run (see the module docstring);
+        a directory of another scenario or seed raises :class:`InputError`.
     workers:
-        Worker processes (default ``os.cpu_count()``); 1 runs sequentially in this process.
-        The tables do not depend on it.
+        Worker processes (default ``os.cpu_count()``); 1 runs sequentially in this process
+        (``executor="local"``). The tables do not depend on it.
     seed:
         Root seed; overrides ``scenario.seed`` when given.
     progress:
@@ -439,12 +458,20 @@ def run_scenario(
     scenario_path, scenario_text:
         The scenario file and its text, copied to ``scenario.yaml`` and the manifest (without
         them the scenario is dumped as YAML). Relative data paths resolve against the file's folder.
+    executor:
+        ``"local"`` (process pool; default), ``"sequential"`` or ``"dask"``
+        (:mod:`fairsim.sim.executors`).
+    address:
+        Dask scheduler address (``tcp://host:port``) to join instead of starting a LocalCluster.
+    retry_failed:
+        Also rerun the tasks the ledger records as failed.
     """
     from fairsim.scenarios._source import attach
-    from fairsim.scenarios.loader import scenario_source
+    from fairsim.scenarios.loader import scenario_hash, scenario_source
     from fairsim.scenarios.sweeps import expand
 
     n_workers = _check_workers(workers)
+    executor = check_executor(executor, address)
     source = scenario_source(scenario)
     if seed is not None:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -464,74 +491,106 @@ def run_scenario(
     t0 = time.perf_counter()
 
     points = expand(scenario)
+    plan = _plan(points)
     by_index = {int(dp.index): dp.scenario for dp in points}
     tasks = [(int(dp.index), rep) for dp in points for rep in range(int(dp.scenario.replications))]
-    workers_used = 1 if n_workers <= 1 or len(tasks) <= 1 else min(n_workers, len(tasks))
-    done: dict[tuple[int, int], tuple[list, list]] = {}
-    analyses: list[dict[str, Any]] = []
+    digest = scenario_hash(scenario)
+    had_ledger = (out / S.LEDGER_FILE).is_file()
+    if not had_ledger and (out / S.MANIFEST_FILE).is_file():
+        old = store.load_manifest(out)
+        check_same_run(out, str(old.get("scenario_hash")), int(old.get("seed", -1)), digest, root)
+    with Ledger(out) as led:
+        led.bind(digest, root, out)
+        recorded = led.tasks()
+        todo = [
+            t for t in tasks if t not in recorded or (retry_failed and recorded[t][0] == FAILED)
+        ]
+        if executor == "local" and (n_workers <= 1 or len(todo) <= 1):
+            executor = "sequential"
+        workers_used = 1 if executor == "sequential" else max(1, min(n_workers, len(todo)))
+        size = _chunk_size(len(todo), workers_used)
+        sink = _Sink(out, plan, led, size)
+        chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+        meta = {
+            "executor": executor,
+            "workers": workers_used,
+            "resumed_tasks": len(recorded),
+            "retried_tasks": sum(1 for t in todo if t in recorded),
+        }
 
-    def finish(status: str) -> RunSummary:
-        return _write(
-            out, scenario, points, done, analyses, text, root, workers_used, started, t0, status
-        )
+        def finish(status: str) -> RunSummary:
+            return _write(out, scenario, points, plan, led, text, root, meta, started, t0, status)
 
-    try:
-        _execute(tasks, by_index, root, base_dir, workers_used, done, progress)
-        run_analyses(scenario, root, analyses)
-    except BaseException:
         try:
-            finish("interrupted")
-        except Exception as exc:  # noqa: BLE001 - keep the original exception
-            print(f"fairsim: could not write partial results: {exc}", file=sys.stderr)
-        raise
-    return finish("complete")
+            with _progress(progress, len(todo)) as prog:
+                bar = prog.add_task("runs", total=len(todo))
+                for res in execute(
+                    executor, chunks, by_index, root, base_dir, workers_used, address
+                ):
+                    if isinstance(res, ChunkFailure):
+                        sink.fail(res.tasks, res.error)
+                        prog.advance(bar, len(res.tasks))
+                        continue
+                    sink.add(res)
+                    prog.advance(bar, len(res))
+            sink.flush()
+            if led.get_meta("analyses_done") != "1":
+                analyses = run_analyses(scenario, root)
+                store.write_table(
+                    store.chunk_path(out, "analyses", "analyses"),
+                    store.table_from_rows(analyses, store.analyses_schema()),
+                    durable=True,
+                )
+                led.set_meta("analyses_done", "1")
+        except BaseException:
+            try:
+                sink.flush()
+                finish("interrupted")
+            except Exception as exc:  # noqa: BLE001 - keep the original exception
+                print(f"fairsim: could not write partial results: {exc}", file=sys.stderr)
+            raise
+        return finish("complete")
 
 
 def _write(
     out: Path,
     scenario: Any,
     points: Sequence[Any],
-    done: dict[tuple[int, int], tuple[list, list]],
-    analyses: list[dict[str, Any]],
+    plan: _Plan,
+    led: Ledger,
     text: str,
     root: int,
-    workers: int,
+    meta: dict[str, Any],
     started: datetime,
     t0: float,
     status: str,
 ) -> RunSummary:
+    """Rebuild the consolidated tables from the chunks and write the manifest."""
     from fairsim.scenarios.loader import scenario_hash
 
-    kinds = _param_kinds(points)
-    params_of = {int(dp.index): dp.params for dp in points}
-    results: list[dict[str, Any]] = []
-    rounds: list[dict[str, Any]] = []
-    for key in sorted(done):
-        rows, rrows = done[key]
-        for row in sorted(rows, key=lambda r: r["mechanism_order"]):
-            p = params_of.get(key[0], {})
-            for path, kind in kinds:
-                row[S.PARAM_PREFIX + path] = _param_value(p.get(path), kind)
-            results.append(row)
-        rounds.extend(rrows)
-
-    def names(kind: str, attr: str, outcome_only: bool = False) -> list[str]:
-        out_names = []
-        for dp in points:
-            for name in getattr(dp.scenario, attr):
-                e = registry.get(name, kind, domain=_DOMAIN)
-                if outcome_only and e.extra.get("signature", "outcome") != "outcome":
-                    continue
-                out_names.append(e.short_name)
-        return store.unique(out_names)
-
-    axioms = names("axiom", "axioms")
-    metrics = names("metric", "metrics")
-    outcome_axioms = names("axiom", "axioms", outcome_only=True)
-    res_t = store.table_from_rows(results, store.results_schema(kinds, metrics, axioms))
-    rnd_t = store.table_from_rows(rounds, store.rounds_schema(outcome_axioms))
-    ana_t = store.table_from_rows(analyses, store.analyses_schema())
-    failed = sum(1 for r in results if r.get("error") is not None)
+    recorded = led.tasks()
+    owner = {k: v[2] for k, v in recorded.items()}
+    res_t = store.consolidate_chunks(
+        out,
+        owner,
+        "results",
+        plan.results_schema,
+        ("design_point", "replication", "mechanism_order"),
+    )
+    rnd_t = store.consolidate_chunks(
+        out, owner, "rounds", plan.rounds_schema, ("design_point", "replication")
+    )
+    ana_path = store.chunk_path(out, "analyses", "analyses")
+    if led.get_meta("analyses_done") == "1" and ana_path.is_file():
+        ana_t = pq.read_table(ana_path).cast(store.analyses_schema())
+    else:
+        ana_t = store.analyses_schema().empty_table()
+        status = "interrupted"
+    n_tasks = sum(int(dp.scenario.replications) for dp in points)
+    if len(recorded) < n_tasks:
+        status = "interrupted"
+    errors = res_t.column("error").is_valid()
+    failed = int(pa.compute.sum(errors).as_py() or 0) if res_t.num_rows else 0
     wall = time.perf_counter() - t0
     manifest = {
         "name": scenario.name,
@@ -539,12 +598,16 @@ def _write(
         "scenario_hash": scenario_hash(scenario),
         "seed": root,
         "status": status,
-        "workers": workers,
+        "workers": meta["workers"],
+        "executor": meta["executor"],
         "started_utc": started.isoformat(),
         "finished_utc": datetime.now(UTC).isoformat(),
         "wall_time_s": wall,
         "design_points": len(points),
-        "runs": len(done),
+        "runs": len(recorded),
+        "resumed_tasks": meta["resumed_tasks"],
+        "retried_tasks": meta["retried_tasks"],
+        "failed_tasks": sum(1 for v in recorded.values() if v[0] == FAILED),
         "rows": {"results": res_t.num_rows, "rounds": rnd_t.num_rows, "analyses": ana_t.num_rows},
         "failed": failed,
         "versions": store.package_versions(),
@@ -560,12 +623,12 @@ def _write(
         seed=root,
         status=status,
         design_points=len(points),
-        runs=len(done),
+        runs=len(recorded),
         rows=res_t.num_rows,
         failed=failed,
         rounds_rows=rnd_t.num_rows,
         analyses_rows=ana_t.num_rows,
-        workers=workers,
+        workers=meta["workers"],
         wall_time_s=wall,
     )
 

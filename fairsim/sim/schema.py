@@ -9,6 +9,14 @@
       manifest.json      scenario name/kind/hash/text, root seed, package versions, row counts,
                          start/end timestamps, worker count, claims (copied from the scenario)
       scenario.yaml      the scenario file exactly as given
+      ledger.sqlite      the run ledger: one row per (design point, replication) task with status
+                         done/failed, error and chunk (:mod:`fairsim.sim.ledger`)
+      chunks/results/part-XXXXX.parquet   rows of the tasks of one chunk (same schema as
+      chunks/rounds/part-XXXXX.parquet    results.parquet / rounds.parquet, unsorted)
+      chunks/analyses/analyses.parquet    the analyses, once computed
+
+The consolidated tables are rebuilt from the chunks the ledger names at the end of every
+``fairsim run`` invocation; read those (or query them: ``fairsim query``, :mod:`fairsim.sim.query`).
 
 Columns of ``results.parquet`` (rows sorted by design_point, replication, mechanism order):
 
@@ -59,8 +67,10 @@ examines), ``error`` (str, null unless the analysis raised; then ratio etc. are 
 
 Keys of ``manifest.json``: ``name``, ``kind``, ``scenario_hash`` (sha256 of the canonical
 scenario JSON), ``seed`` (root seed), ``status`` (``"complete"`` or ``"interrupted"``),
-``workers``, ``started_utc``, ``finished_utc`` (ISO 8601), ``wall_time_s``, ``design_points``,
-``runs`` (completed (design point, replication) pairs), ``rows`` (``{"results", "rounds",
+``workers``, ``executor`` (``sequential``, ``local`` or ``dask``), ``started_utc``, ``finished_utc`` (ISO 8601), ``wall_time_s``, ``design_points``,
+``runs`` (completed (design point, replication) pairs), ``resumed_tasks`` (tasks already in
+the ledger when this invocation began), ``retried_tasks`` (failed tasks rerun by
+``--retry-failed``), ``failed_tasks`` (tasks recorded as failed), ``rows`` (``{"results", "rounds",
 "analyses"}`` row counts), ``failed`` (result rows with an error), ``versions`` (fairsim, python,
 numpy, numba, mesa, pyarrow, pandas, scipy), ``claims`` (the scenario's claims as JSON objects)
 and ``scenario_text``.
@@ -76,6 +86,8 @@ ROUNDS_FILE = "rounds.parquet"
 ANALYSES_FILE = "analyses.parquet"
 MANIFEST_FILE = "manifest.json"
 SCENARIO_FILE = "scenario.yaml"
+CHUNKS_DIR = "chunks"
+LEDGER_FILE = "ledger.sqlite"
 
 METRIC_PREFIX = "metric."
 AXIOM_PREFIX = "axiom."

@@ -135,9 +135,95 @@ def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
         raise
 
 
-def write_table(path: Path, table: pa.Table) -> None:
-    """Write a Parquet table atomically."""
-    _atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+def write_table(path: Path, table: pa.Table, *, durable: bool = False) -> None:
+    """Write a Parquet table atomically (``durable``: fsync the file before it is renamed)."""
+
+    def w(tmp: str) -> None:
+        pq.write_table(table, tmp)
+        if durable:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    _atomic_write(path, w)
+
+
+# ------------------------------------------------------------------------------------------
+# Chunks: OUT/chunks/results/part-XXXXX.parquet and OUT/chunks/rounds/part-XXXXX.parquet
+# ------------------------------------------------------------------------------------------
+
+
+def chunk_path(out_dir: str | Path, table: str, chunk: str) -> Path:
+    """Path of chunk ``chunk`` (``"part-00012"``) of ``table`` (``"results"``/``"rounds"``)."""
+    return Path(out_dir) / S.CHUNKS_DIR / table / f"{chunk}.parquet"
+
+
+def next_chunk_number(out_dir: str | Path) -> int:
+    """One more than the largest chunk number present (0 for none)."""
+    folder = Path(out_dir) / S.CHUNKS_DIR / "results"
+    best = -1
+    if folder.is_dir():
+        for p in folder.glob("part-*.parquet"):
+            try:
+                best = max(best, int(p.stem.split("-", 1)[1]))
+            except ValueError:
+                continue
+    return best + 1
+
+
+def write_chunk(out_dir: str | Path, chunk: str, results: pa.Table, rounds: pa.Table) -> None:
+    """Write one chunk's results and rounds tables atomically and durably (rounds first)."""
+    write_table(chunk_path(out_dir, "rounds", chunk), rounds, durable=True)
+    write_table(chunk_path(out_dir, "results", chunk), results, durable=True)
+
+
+def _task_keys(table: pa.Table) -> Any:
+    import numpy as np
+
+    dp = table.column("design_point").to_numpy(zero_copy_only=False).astype(np.int64)
+    rep = table.column("replication").to_numpy(zero_copy_only=False).astype(np.int64)
+    return dp, rep
+
+
+def consolidate_chunks(
+    out_dir: str | Path,
+    owner: dict[tuple[int, int], str | None],
+    table: str,
+    schema: pa.Schema,
+    order: Sequence[str],
+) -> pa.Table:
+    """The rows of ``table`` that the ledger assigns to each chunk, sorted [F].
+
+    ``owner`` maps each recorded task ``(dp, rep)`` to its chunk (rows of a task found in any
+    other chunk, e.g. an earlier attempt before ``--retry-failed``, are dropped). Rows are sorted
+    stably by ``order`` (column names); within a task they keep the order they were written in.
+    """
+    import numpy as np
+
+    by_chunk: dict[str, set[tuple[int, int]]] = {}
+    for key, chunk in owner.items():
+        if chunk is not None:
+            by_chunk.setdefault(chunk, set()).add(key)
+    parts = []
+    for chunk in sorted(by_chunk):
+        t = pq.read_table(chunk_path(out_dir, table, chunk)).cast(schema)
+        if t.num_rows == 0:
+            continue
+        dp, rep = _task_keys(t)
+        wanted = by_chunk[chunk]
+        mask = np.fromiter(
+            ((int(d), int(r)) in wanted for d, r in zip(dp, rep)), dtype=bool, count=len(dp)
+        )
+        parts.append(t.filter(pa.array(mask)) if not mask.all() else t)
+    if not parts:
+        return schema.empty_table()
+    full = pa.concat_tables(parts)
+    # stable lexicographic sort: np.lexsort sorts by the last key first
+    cols = [full.column(c).to_numpy(zero_copy_only=False) for c in reversed(order)]
+    idx = np.lexsort([np.arange(full.num_rows), *cols])
+    return full.take(pa.array(idx))
 
 
 def write_text(path: Path, text: str) -> None:
@@ -221,6 +307,10 @@ def unique(items: Iterable[str]) -> list[str]:
 
 __all__ = [
     "analyses_schema",
+    "chunk_path",
+    "consolidate_chunks",
+    "next_chunk_number",
+    "write_chunk",
     "load_manifest",
     "load_results",
     "package_versions",
