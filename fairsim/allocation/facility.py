@@ -1,7 +1,8 @@
 """Backend dispatch for the facility-location kernels (the networkx backend pattern).
 
 ``backend`` is ``"auto" | "numpy" | "numba" | "torch"``. ``"auto"`` picks numba for numpy input (and
-for torch tensors on the CPU) and torch for torch tensors on CUDA. The output type follows the input:
+for torch tensors on the CPU), numpy for batches of fewer than :data:`SMALL_BATCH` rows, and torch
+for torch tensors on CUDA. The output type follows the input:
 numpy in, numpy out; torch tensor in, float64 tensor on the same device out.
 
 Every entry point returns ``(out, bad)`` where ``bad`` is the first row holding NaN/inf or a value
@@ -22,6 +23,11 @@ BACKENDS = ("auto", "numpy", "numba", "torch")
 #: backend) and the O(n) bucket walk of :mod:`fairsim.allocation._facility_numba` otherwise.
 NETWORK_MAX_N = 16
 
+#: ``"auto"`` sends batches with fewer rows than this to the numpy reference: waking numba's
+#: thread pool costs more than the work for a handful of profiles (the simulator scores one
+#: profile at a time), and every backend gives bit-identical results.
+SMALL_BATCH = 64
+
 
 def is_torch(x: Any) -> bool:
     """True for a ``torch.Tensor`` (checked without importing torch)."""
@@ -34,6 +40,9 @@ def resolve_backend(backend: str, X: Any) -> str:
         return backend
     if is_torch(X) and X.device.type != "cpu":
         return "torch"
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) == 2 and shape[0] < SMALL_BATCH:
+        return "numpy"
     return "numba"
 
 

@@ -117,8 +117,9 @@ def test_torch_tensor_in_tensor_out():
 
 
 def test_resolve_backend():
-    assert resolve_backend("auto", np.zeros((2, 2))) == "numba"
-    assert resolve_backend("auto", torch.zeros((2, 2))) == "numba"
+    assert resolve_backend("auto", np.zeros((2, 2))) == "numpy"  # small batch
+    assert resolve_backend("auto", np.zeros((64, 2))) == "numba"
+    assert resolve_backend("auto", torch.zeros((64, 2))) == "numba"
     assert resolve_backend("numpy", torch.zeros((2, 2))) == "numpy"
 
 
