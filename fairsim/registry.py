@@ -25,6 +25,7 @@ _PROVIDERS: tuple[str, ...] = (
     "fairsim.axioms.facility",
     "fairsim.agents.facility",
     "fairsim.agents.locations",
+    "fairsim.mechanisms.budgeting",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
