@@ -70,10 +70,10 @@ def _describe(summary: object) -> str:
     return ", ".join(parts) if parts else "done"
 
 
-def _report(results: Path, out: Path | None, con) -> None:
+def _report(results: Path, out: Path | None, con, baseline: str | None = None) -> None:
     from fairsim.reports.build import build_report
 
-    paths = build_report(results, out)
+    paths = build_report(results, out, baseline=baseline)
     con.print(f"report: {paths.html}")
     con.print(f"summary: {paths.summary_csv}")
 
@@ -83,10 +83,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     for d in args.results:
         if not Path(d).is_dir():
             raise FairsimError(f"{d}: not a results directory (run `fairsim run` first)")
-    if len(args.results) > 1 and args.out:
-        raise FairsimError("--out works with one results directory; give one or drop --out")
-    for d in args.results:
-        _report(Path(d), Path(args.out) if args.out else None, con)
+    if len(args.results) > 2:
+        raise FairsimError(
+            "give one results directory (its report) or two (their comparison); "
+            f"got {len(args.results)}"
+        )
+    out = Path(args.out) if args.out else None
+    if len(args.results) == 2:
+        if args.baseline is not None:
+            raise FairsimError("--baseline applies to the report of one results directory")
+        from fairsim.reports.compare import build_comparison
+
+        path = build_comparison(Path(args.results[0]), Path(args.results[1]), out)
+        con.print(f"comparison: {path}")
+        return 0
+    _report(Path(args.results[0]), out, con, args.baseline)
     return 0
 
 
@@ -222,9 +233,27 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     r.set_defaults(func=cmd_run)
 
-    rep = sub.add_parser("report", help="write the HTML report and summary CSV of results")
-    rep.add_argument("results", nargs="+", help="results directory written by `fairsim run`")
-    rep.add_argument("--out", help="HTML file to write (default DIR/report.html)")
+    rep = sub.add_parser(
+        "report",
+        help="write the HTML report and summary CSV of results, or compare two result sets",
+    )
+    rep.add_argument(
+        "results",
+        nargs="+",
+        metavar="DIR",
+        help="one results directory written by `fairsim run` (its report), or two A B "
+        "(a comparison page)",
+    )
+    rep.add_argument(
+        "--out",
+        help="HTML file to write (default DIR/report.html, or A/comparison.html for two)",
+    )
+    rep.add_argument(
+        "--baseline",
+        metavar="NAME",
+        help="mechanism the paired differences are taken against "
+        "(default: the scenario's first mechanism)",
+    )
     rep.set_defaults(func=cmd_report)
 
     q = sub.add_parser("query", help="run SQL (DuckDB) over a results directory")

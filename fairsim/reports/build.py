@@ -245,7 +245,7 @@ def _sweeps(s: Summary, svgs: dict[str, str]) -> list[dict[str, Any]]:
     return out
 
 
-def _render(context: dict[str, Any]) -> str:
+def _render(context: dict[str, Any], template: str = "report.html.j2") -> str:
     import jinja2
 
     env = jinja2.Environment(
@@ -254,7 +254,7 @@ def _render(context: dict[str, Any]) -> str:
         undefined=jinja2.StrictUndefined,
         trim_blocks=False,
     )
-    return env.get_template("report.html.j2").render(**context)
+    return env.get_template(template).render(**context)
 
 
 def _resolve_out(results_dir: Path, out: Any) -> Path:
@@ -270,8 +270,72 @@ def _resolve_out(results_dir: Path, out: Any) -> Path:
     return p
 
 
+def _paired_rows(s: Summary) -> tuple[list[str], list[dict[str, Any]]]:
+    """Overall paired differences: (quantities, one row per non-baseline mechanism)."""
+    t = s.paired
+    if len(t) == 0:
+        return [], []
+    t = t[t["group"] == "all"]
+    quantities = list(dict.fromkeys(t["quantity"]))
+    idx = t.set_index(["mechanism", "quantity"])
+    rows = []
+    for mech in s.mechanisms:
+        if mech == s.baseline:
+            continue
+        cells = []
+        for q in quantities:
+            if (mech, q) not in idx.index:
+                cells.append({"mean": "–", "lo": "–", "hi": "–", "count": 0, "sign": ""})
+                continue
+            r = idx.loc[(mech, q)]
+            lo, hi = float(r["ci_low"]), float(r["ci_high"])
+            sign = "pos" if lo > 0 else "neg" if hi < 0 else ""
+            cells.append(
+                {
+                    "mean": _f(r["mean"]),
+                    "lo": _f(lo),
+                    "hi": _f(hi),
+                    "count": int(r["count"]),
+                    "sign": sign,
+                }
+            )
+        rows.append({"mechanism": mech, "cells": cells})
+    return quantities, rows
+
+
+def _paired_sweeps(s: Summary) -> list[dict[str, Any]]:
+    t = s.paired
+    out: list[dict[str, Any]] = []
+    if len(t) == 0:
+        return out
+    cols = ["mechanism", "group_value", "quantity", "count", "excluded", "mean", "ci_low"]
+    cols += ["ci_high"]
+    for g in [*s.params, "n"]:
+        sub = t[t["group"] == g]
+        if sub["group_value"].nunique() < 2:
+            continue
+        out.append({"group": g, "table": _table(sub[cols].rename(columns={"group_value": g}))})
+    return out
+
+
+def _pareto(s: Summary) -> dict[str, Any]:
+    from fairsim.reports.pareto import pareto_svg, pareto_table
+
+    table, info = pareto_table(s)
+    svg = pareto_svg(table, info) if len(table) else None
+    if len(table):
+        table = table.assign(on_front=["yes" if v else "" for v in table["on_front"]])
+        table = table.rename(columns={"welfare": f"mean {info['welfare']}"})
+        table = table.rename(columns={"fairness": info.get("fairness_label", "fairness")})
+    return {"table": _table(table), "svg": svg, "info": info}
+
+
 def build_report(
-    results_dir: str | Path, out: str | Path | None = None, *, title: str | None = None
+    results_dir: str | Path,
+    out: str | Path | None = None,
+    *,
+    title: str | None = None,
+    baseline: str | None = None,
 ) -> ReportPaths:
     """Build the comparative fairness report of a results directory.
 
@@ -285,6 +349,10 @@ def build_report(
         file [F].
     title:
         Page title; default ``"fairsim report: <scenario name>"``.
+    baseline:
+        Mechanism label the paired differences are taken against (:mod:`fairsim.reports.paired`);
+        default the first mechanism in scenario order. An unknown label raises
+        :class:`InputError` listing the mechanisms.
 
     Returns the written paths. Raises :class:`InputError` for a missing directory or a bad
     argument and :class:`~fairsim.errors.FormatError` (naming the file and the missing columns)
@@ -295,7 +363,7 @@ def build_report(
         raise InputError(f"title must be a string or None; got {title!r}")
     data = load_results(results_dir)
     html_path = _resolve_out(data.path, out)
-    s = summarize(data)
+    s = summarize(data, baseline=baseline)
     summary_csv = write_summary_csv(s, html_path.parent / SUMMARY_NAME)
     claims_csv = write_claims_csv(s, html_path.parent / CLAIMS_NAME)
 
@@ -320,6 +388,10 @@ def build_report(
         "axioms": s.axioms,
         "axiom_rows": _axiom_rows(s) if s.axioms else [],
         "plots": figs,
+        "baseline": s.baseline or "",
+        "paired": _paired_rows(s),
+        "paired_sweeps": _paired_sweeps(s),
+        "pareto": _pareto(s),
         "ratio_table": _table(s.ratio_table),
         "analyses_table": _analyses_table(s.analyses),
         "dynamics_table": _table(s.dynamics),
@@ -342,6 +414,8 @@ def _toc(s: Summary) -> list[tuple[str, str]]:
     toc += [
         ("metrics", "Metrics"),
         ("axioms", "Axioms"),
+        ("paired", "Paired differences"),
+        ("pareto", "Welfare vs fairness"),
         ("plots", "Plots"),
         ("ratios", "Approximation ratios"),
         ("dynamics", "Dynamics"),

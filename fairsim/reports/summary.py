@@ -9,7 +9,8 @@
 (c) approximation-ratio distributions (metric columns ``*_ratio``) and the analyses table;
 (d) best-response dynamics: rounds to converge, share converged, mean |outcome - final| per round;
 (e) failures: rows with a non-null ``error``;
-(f) claims (:mod:`fairsim.reports.claims`).
+(f) claims (:mod:`fairsim.reports.claims`);
+(g) paired differences against a baseline mechanism (:mod:`fairsim.reports.paired`).
 
 [F] Statistics (a)-(c) use only runs that did not raise (``error`` null); failures are counted
 separately in (e). For the dynamics (d), a run that stopped before round k is taken to stay at its
@@ -68,6 +69,8 @@ class Summary:
     distance: pd.DataFrame
     failures: pd.DataFrame
     claims: list[ClaimResult] = field(default_factory=list)
+    baseline: str | None = None
+    paired: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def ratio_metrics(self) -> list[str]:
@@ -251,9 +254,17 @@ def _distance(data: ResultsData, df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=cols)
 
 
-def summarize(results: str | Path | ResultsData) -> Summary:
-    """Compute the report's statistics (sections (a)-(f) of the module docstring)."""
+def summarize(results: str | Path | ResultsData, *, baseline: str | None = None) -> Summary:
+    """Compute the report's statistics (sections (a)-(g) of the module docstring).
+
+    ``baseline`` is the mechanism label the paired differences (g) are taken against; default the
+    first mechanism in scenario order. An unknown label raises :class:`InputError` listing the
+    mechanisms.
+    """
+    from fairsim.reports.paired import paired_differences, resolve_baseline
+
     data = results if isinstance(results, ResultsData) else load_results(results)
+    base = resolve_baseline(data, baseline)
     df_all = data.results
     df = df_all[ok_rows(df_all)]
     mechs = data.mechanisms
@@ -284,6 +295,8 @@ def summarize(results: str | Path | ResultsData) -> Summary:
         distance=distance,
         failures=failures,
         claims=claims,
+        baseline=base,
+        paired=paired_differences(data, base) if base is not None else pd.DataFrame(),
     )
 
 
@@ -329,6 +342,11 @@ def _tidy(s: Summary) -> pd.DataFrame:
         rows.append(
             ("dynamics", r["mechanism"], "round", str(r["round"]), "mean_distance")
             + (r["mean_distance"], nan, nan, r["runs"], nan, 0)
+        )
+    for r in s.paired.to_dict("records"):
+        rows.append(
+            ("paired", r["mechanism"], r["group"], r["group_value"], r["quantity"], r["mean"])
+            + (r["ci_low"], r["ci_high"], r["count"], r["std"], r["excluded"])
         )
     fails = s.failures.groupby("mechanism", sort=False).size() if len(s.failures) else {}
     total = s.data.results.groupby("mechanism", sort=False).size()
