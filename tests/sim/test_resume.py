@@ -217,6 +217,21 @@ def test_dask_local_cluster_equals_sequential(reference, tmp_path):
     assert same_tables(tmp_path / "d", ref)
 
 
+@pytest.mark.slow
+def test_dask_existing_scheduler_address_equals_sequential(reference, tmp_path):
+    """`--address` joins a scheduler started elsewhere (here a LocalCluster of separate worker
+    processes in this test) and gives the same tables as a sequential run."""
+    distributed = pytest.importorskip("distributed")
+    _, ref = reference
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        summary = go(tmp_path / "a", executor="dask", address=cluster.scheduler_address)
+    assert summary.status == "complete"
+    assert store.load_manifest(tmp_path / "a")["executor"] == "dask"
+    assert same_tables(tmp_path / "a", ref)
+
+
 def test_dask_missing_gives_install_hint(monkeypatch, tmp_path):
     import builtins
 
