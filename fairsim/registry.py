@@ -26,6 +26,9 @@ _PROVIDERS: tuple[str, ...] = (
     "fairsim.agents.facility",
     "fairsim.agents.locations",
     "fairsim.mechanisms.budgeting",
+    "fairsim.mechanisms.valuation",
+    "fairsim.axioms.valuation",
+    "fairsim.mechanisms.rewards",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])

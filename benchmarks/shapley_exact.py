@@ -1,0 +1,161 @@
+"""Exact Shapley and estimators: fairsim vs shapiq (and pyDVL) on the spec §7 voting game.
+
+Run in a separate venv holding the peers (never fairsim's own):
+
+    python3 -m venv /tmp/val-bench && /tmp/val-bench/bin/pip install shapiq pydvl
+    /tmp/val-bench/bin/pip install -e /work/main --no-deps
+    /tmp/val-bench/bin/python benchmarks/shapley_exact.py --exact 16 20 --pydvl 16 --estimators 16
+
+Game: weighted voting, weights ``default_rng(0).integers(1, 20, size=n)``, quota ``W // 2 + 1``
+(spec §7). Every library gets the same vectorised value function ``bool (k, n) -> (k,)``; fairsim
+additionally uses its numba table path. Times are wall seconds (``perf_counter``), best of
+``--repeat`` for fairsim (after a JIT warm-up), one run for the peers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from fairsim.mechanisms.games import WeightedVotingGame
+from fairsim.mechanisms.valuation import shapley
+
+
+def instance(n: int) -> WeightedVotingGame:
+    w = np.random.default_rng(0).integers(1, 20, size=n)
+    return WeightedVotingGame(w, int(w.sum()) // 2 + 1)
+
+
+def value_fn(g: WeightedVotingGame):
+    w, q = g.weights, g.quota
+
+    def f(c: np.ndarray) -> np.ndarray:
+        c = np.atleast_2d(np.asarray(c, dtype=bool))
+        return (c @ w >= q).astype(float)
+
+    return f
+
+
+def shapiq_exact(g: WeightedVotingGame) -> tuple[np.ndarray, float]:
+    from shapiq import ExactComputer
+
+    t = time.perf_counter()
+    iv = ExactComputer(value_fn(g), n_players=g.n_players)("SV", order=1)
+    dt = time.perf_counter() - t
+    return _iv_values(iv, g.n_players), dt
+
+
+def _iv_values(iv, n: int) -> np.ndarray:
+    out = np.zeros(n)
+    for key, pos in iv.interaction_lookup.items():
+        if len(key) == 1:
+            out[key[0]] = iv.values[pos]
+    return out
+
+
+def pydvl_exact(g: WeightedVotingGame) -> tuple[np.ndarray, float]:
+    from numpy.typing import NDArray
+    from pydvl.valuation.games import Game
+    from pydvl.valuation.methods.shapley import ShapleyValuation
+    from pydvl.valuation.samplers import DeterministicUniformSampler
+    from pydvl.valuation.stopping import NoStopping
+
+    class Voting(Game):
+        def __init__(self) -> None:
+            super().__init__(g.n_players, score_range=(0, 1))
+
+        def _score(self, X: NDArray) -> float:
+            return float(g.weights[np.asarray(X, dtype=int).ravel()].sum() >= g.quota)
+
+    game = Voting()
+    sampler = DeterministicUniformSampler()
+    val = ShapleyValuation(game.u, sampler=sampler, is_done=NoStopping(sampler), progress=False)
+    t = time.perf_counter()
+    val.fit(game.data)
+    dt = time.perf_counter() - t
+    res = val.result
+    out = np.zeros(g.n_players)
+    out[np.asarray(res.indices, dtype=int)] = res.values
+    return out, dt
+
+
+def fairsim_exact(g: WeightedVotingGame, repeat: int) -> tuple[np.ndarray, float]:
+    shapley(instance(4))  # JIT warm-up (cached on disk after the first run)
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        r = shapley(g)
+        best = min(best, time.perf_counter() - t)
+    return r.values, best
+
+
+def estimators(n: int, budgets: list[int], seeds: int) -> None:
+    import shapiq
+
+    g = instance(n)
+    exact = shapley(g).values
+    f = value_fn(g)
+    print(f"\n## estimators, n={n}, MAE over {seeds} seeds (wall s per run)")
+    print("| method | budget | MAE | mean wall s | evaluations used |")
+    print("|---|---:|---:|---:|---:|")
+    for budget in budgets:
+        for m in ("permutation", "antithetic", "stratified", "owen", "kernel", "tmc"):
+            errs, ts, evs = [], [], []
+            for s in range(seeds):
+                t = time.perf_counter()
+                r = shapley(g, method=m, budget=budget, rng=s)
+                ts.append(time.perf_counter() - t)
+                errs.append(np.abs(r.values - exact).mean())
+                evs.append(r.evaluations)
+            print(
+                f"| fairsim {m} | {budget} | {np.mean(errs):.4f} | {np.mean(ts):.4f} | {np.mean(evs):.0f} |"
+            )
+        for name in ("PermutationSamplingSV", "KernelSHAP", "SVARM"):
+            errs, ts = [], []
+            for s in range(seeds):
+                approx = getattr(shapiq, name)(n=n, random_state=s)
+                t = time.perf_counter()
+                iv = approx.approximate(budget, f)
+                ts.append(time.perf_counter() - t)
+                errs.append(np.abs(_iv_values(iv, n) - exact).mean())
+            print(
+                f"| shapiq {name} | {budget} | {np.mean(errs):.4f} | {np.mean(ts):.4f} | <= {budget} |"
+            )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--exact", type=int, nargs="*", default=[16, 20])
+    ap.add_argument("--fairsim-only", type=int, nargs="*", default=[24])
+    ap.add_argument("--pydvl", type=int, nargs="*", default=[])
+    ap.add_argument("--estimators", type=int, nargs="*", default=[16])
+    ap.add_argument("--budgets", type=int, nargs="*", default=[2000, 10000])
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    print("| n | library | wall s | ratio to fairsim | max abs diff to fairsim |")
+    print("|---:|---|---:|---:|---:|")
+    for n in sorted(set(a.exact) | set(a.pydvl) | set(a.fairsim_only)):
+        g = instance(n)
+        ref, tf = fairsim_exact(g, a.repeat)
+        print(f"| {n} | fairsim exact (numba) | {tf:.3f} | 1.0 | 0 |", flush=True)
+        if n in a.exact:
+            v, t = shapiq_exact(g)
+            print(
+                f"| {n} | shapiq ExactComputer | {t:.2f} | {t / tf:.0f} | {np.abs(v - ref).max():.1e} |",
+                flush=True,
+            )
+        if n in a.pydvl:
+            v, t = pydvl_exact(g)
+            print(
+                f"| {n} | pyDVL exact (DeterministicUniformSampler) | {t:.2f} | {t / tf:.0f} | {np.abs(v - ref).max():.1e} |",
+                flush=True,
+            )
+    for n in a.estimators:
+        estimators(n, a.budgets, a.seeds)
+
+
+if __name__ == "__main__":
+    main()
