@@ -26,6 +26,7 @@ _PROVIDERS: tuple[str, ...] = (
     "fairsim.agents.facility",
     "fairsim.agents.locations",
     "fairsim.mechanisms.budgeting",
+    "fairsim.axioms.budgeting",
     "fairsim.mechanisms.valuation",
     "fairsim.axioms.valuation",
     "fairsim.mechanisms.rewards",

@@ -50,10 +50,22 @@ register(
     params={**_UTIL, **_TIE},
 )(max_welfare)
 
+# The Greedy Cohesive Rule and the BW-GCR-PB fair lottery (registered in their own module).
+from fairsim.mechanisms._budgeting_lottery import (  # noqa: E402
+    Lottery,
+    dependent_rounding,
+    fair_lottery,
+    greedy_cohesive,
+)
+
 __all__ = [
+    "Lottery",
     "Outcome",
     "UTILITIES",
+    "dependent_rounding",
+    "fair_lottery",
     "greedy",
+    "greedy_cohesive",
     "max_welfare",
     "method_of_equal_shares",
     "sequential_phragmen",

@@ -1,0 +1,200 @@
+"""ILP forms of the ex-post and GFS checks (spec §7), solved by HiGHS through scipy.optimize.milp.
+
+Variables: x_c (project c in T), y_b (class b in the group S), plus β (FJR) or z_c (PJR, GFS).
+Each model is feasible iff the axiom is violated; the solver's witness is then re-verified by
+the enumeration kernels' exact tests, and ``"inconclusive"`` is set in the witness on failure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fairsim.axioms import Verdict
+from fairsim.axioms._budgeting_common import Profile
+from fairsim.axioms._budgeting_expost import _slack, _witness, candidates, fjr_test, utility_of_w
+
+
+def _delta(P: Profile) -> float:
+    integral = np.all(np.abs(P.u - np.round(P.u)) == 0)
+    return 1.0 if integral else 1e-9 * max(1.0, P.budget)
+
+
+def _solve(
+    c: np.ndarray,
+    rows: list[tuple[dict[int, float], float, float]],
+    nvar: int,
+    integrality: np.ndarray,
+    lb: np.ndarray,
+    ub: np.ndarray,
+) -> np.ndarray | None:
+    from scipy import sparse
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    r_idx, c_idx, vals, lo, hi = [], [], [], [], []
+    for i, (coefs, a, b) in enumerate(rows):
+        for j, v in coefs.items():
+            r_idx.append(i)
+            c_idx.append(j)
+            vals.append(v)
+        lo.append(a)
+        hi.append(b)
+    M = sparse.csr_matrix((vals, (r_idx, c_idx)), shape=(len(rows), nvar))
+    res = milp(
+        c,
+        constraints=LinearConstraint(M, np.array(lo), np.array(hi)),
+        integrality=integrality,
+        bounds=Bounds(lb, ub),
+        options={"mip_rel_gap": 0},
+    )
+    if res.x is None or res.status not in (0,):
+        return None
+    return np.asarray(res.x)
+
+
+def _group_rows(P: Profile, nx: int, uW: np.ndarray) -> tuple[list[Any], float, float]:
+    """Shared rows: T ⊆ A_b for members, size row, at least one member."""
+    k, m = P.A.shape
+    rows: list[Any] = []
+    for b in range(k):
+        coefs = {c: 1.0 for c in range(m) if not P.A[b, c]}
+        coefs[nx + b] = float(m)
+        rows.append((coefs, -np.inf, float(m)))
+    size = {c: P.n * P.costs[c] for c in range(m)}
+    size.update({nx + b: -P.budget * P.w[b] for b in range(k)})
+    rows.append((size, -np.inf, P.tol))
+    rows.append(({nx + b: 1.0 for b in range(k)}, 1.0, np.inf))
+    return rows, float(P.u.sum()) + 1.0, _delta(P)
+
+
+def ejr_ilp(
+    P: Profile, Wm: np.ndarray, variant: str | None, name: str, pjr: bool = False
+) -> Verdict:
+    """EJR, EJR-1 (``variant``) or PJR (``pjr=True``) as a feasibility MILP."""
+    k, m = P.A.shape
+    uW = utility_of_w(P, Wm)
+    rows, M, d = _group_rows(P, m, uW)
+    W_idx = np.flatnonzero(Wm)
+    nvar = m + k + (W_idx.size if pjr else 0)
+    if pjr:
+        zpos = {int(c): m + k + j for j, c in enumerate(W_idx)}
+        for b in range(k):
+            for c in W_idx:
+                if P.A[b, c]:
+                    rows.append(({m + b: 1.0, zpos[int(c)]: -1.0}, -np.inf, 0.0))
+        coefs = {zpos[int(c)]: P.u[c] for c in W_idx}
+        for cc in range(m):
+            coefs[cc] = coefs.get(cc, 0.0) - P.u[cc]
+        rows.append((coefs, -np.inf, -d))
+    else:
+        for b in range(k):
+            coefs = {c: -P.u[c] for c in range(m)}
+            coefs[m + b] = M
+            rows.append((coefs, -np.inf, M - d - uW[b]))
+            if variant is None:
+                continue
+            strict = 0.0 if variant == "strict" else d
+            for a in range(m):
+                if Wm[a] or P.u[a] <= 0:
+                    continue
+                coefs = {c: -P.u[c] for c in range(m)}
+                coefs[m + b] = M
+                coefs[a] = coefs[a] + M
+                rows.append((coefs, -np.inf, 2 * M - uW[b] - P.u[a] - strict))
+    ub = np.ones(nvar)
+    ub[np.setdiff1d(np.arange(m), candidates(P))] = 0.0
+    x = _solve(np.zeros(nvar), rows, nvar, np.ones(nvar), np.zeros(nvar), ub)
+    if x is None:
+        return Verdict(name, True, None, float("inf"))
+    T = np.flatnonzero(x[:m] > 0.5)
+    supp = np.flatnonzero(P.A[:, T].all(axis=1))
+    S = np.flatnonzero(x[m : m + k] > 0.5)
+    cost = float(P.costs[T].sum())
+    uT = float(P.u[T].sum())
+    wg = float(P.w[S].sum())
+    wit = _witness(P, S, T, uT, wg, cost)
+    ok = set(S.tolist()) <= set(supp.tolist()) and P.big_enough(wg, cost)
+    if not pjr:
+        ok = ok and bool(np.all(uW[S] < uT - P.utol))
+    if not ok:
+        wit["inconclusive"] = True
+    return Verdict(name, False, wit, _slack(P, wg, cost))
+
+
+def fjr_ilp(P: Profile, Wm: np.ndarray) -> Verdict:
+    """FJR as a feasibility MILP with a continuous threshold β (abcvoting's form with costs)."""
+    k, m = P.A.shape
+    uW = utility_of_w(P, Wm)
+    rows, M, d = _group_rows(P, m, uW)
+    rows = rows[k:]  # FJR groups need no common approval
+    beta = m + k
+    # tight big-M per class [F]: β <= u(T) <= β_max, and a class with u_b(W) >= β_max never joins
+    classes_u = (P.A * P.u).sum(axis=1)
+    beta_max = float(min(classes_u.max(initial=0.0), P.budget if P.utility == "cost" else m))
+    for b in range(k):
+        coefs = {c: -P.u[c] for c in range(m) if P.A[b, c]}
+        coefs[beta] = 1.0
+        coefs[m + b] = beta_max
+        rows.append((coefs, -np.inf, beta_max))
+        Mb = float(uW[b])
+        rows.append(({beta: -1.0, m + b: Mb}, -np.inf, Mb - d - uW[b]))
+    rows.append(({c: P.costs[c] for c in range(m)}, -np.inf, P.budget + P.tol / max(1.0, P.n)))
+    nvar = m + k + 1
+    ub = np.ones(nvar)
+    ub[np.setdiff1d(np.arange(m), candidates(P))] = 0.0
+    ub[m : m + k][(uW + d > beta_max + P.utol) | (classes_u <= uW + P.utol)] = 0.0
+    ub[beta] = max(beta_max, d)
+    lb = np.zeros(nvar)
+    lb[beta] = d
+    integ = np.ones(nvar)
+    integ[beta] = 0
+    x = _solve(np.zeros(nvar), rows, nvar, integ, lb, ub)
+    if x is None:
+        return Verdict("fjr", True, None, float("inf"))
+    T = np.flatnonzero(x[:m] > 0.5)
+    cost = float(P.costs[T].sum())
+    uT = (P.A * P.u)[:, T].sum(axis=1)
+    s, b_, G = fjr_test(P, uW, uT, cost)
+    if G is None or not P.big_enough(float(P.w[G].sum()), cost):
+        S = np.flatnonzero(x[m : m + k] > 0.5)
+        wit = _witness(P, S, T, float(x[beta]), float(P.w[S].sum()), cost)
+        wit["inconclusive"] = True
+        return Verdict("fjr", False, wit, s)
+    return Verdict("fjr", False, _witness(P, G, T, b_, float(P.w[G].sum()), cost), s)
+
+
+def gfs_ilp(P: Profile, p: np.ndarray) -> tuple[float, np.ndarray]:
+    """Max over groups S of min(share(S), cost(U_S)) − Σ_{U_S} p_c cost(c); returns (gap, classes)."""
+    k, m = P.A.shape
+    t = m + k
+    nvar = m + k + 1
+    rows: list[Any] = []
+    for b in range(k):
+        for c in range(m):
+            if P.A[b, c]:
+                rows.append(({m + b: 1.0, c: -1.0}, -np.inf, 0.0))
+    for c in range(m):
+        coefs = {c: 1.0}
+        for bb in np.flatnonzero(P.A[:, c]).tolist():
+            coefs[m + bb] = -1.0
+        rows.append((coefs, -np.inf, 0.0))
+    share = {m + b: -P.budget * P.w[b] / P.n for b in range(k)}
+    share[t] = 1.0
+    rows.append((share, -np.inf, 0.0))
+    cz = {c: -P.costs[c] for c in range(m)}
+    cz[t] = 1.0
+    rows.append((cz, -np.inf, 0.0))
+    rows.append(({m + b: 1.0 for b in range(k) if P.A[b].any()}, 1.0, np.inf))
+    obj = np.zeros(nvar)
+    obj[:m] = p * P.costs
+    obj[t] = -1.0
+    integ = np.ones(nvar)
+    integ[t] = 0
+    ub = np.ones(nvar)
+    ub[t] = np.inf
+    ub[m:t][~P.A.any(axis=1)] = 0.0
+    x = _solve(obj, rows, nvar, integ, np.zeros(nvar), ub)
+    if x is None:
+        return -np.inf, np.array([], dtype=np.int64)
+    return float(-(obj @ x)), np.flatnonzero(x[m:t] > 0.5)
