@@ -30,6 +30,8 @@ _PROVIDERS: tuple[str, ...] = (
     "fairsim.mechanisms.valuation",
     "fairsim.axioms.valuation",
     "fairsim.mechanisms.rewards",
+    "fairsim.mechanisms.division",
+    "fairsim.axioms.division",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
