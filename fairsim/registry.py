@@ -27,6 +27,7 @@ _PROVIDERS: tuple[str, ...] = (
     "fairsim.agents.locations",
     "fairsim.mechanisms.budgeting",
     "fairsim.axioms.budgeting",
+    "fairsim.agents.budgeting",
     "fairsim.mechanisms.valuation",
     "fairsim.axioms.valuation",
     "fairsim.mechanisms.rewards",

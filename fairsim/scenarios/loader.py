@@ -1,8 +1,8 @@
 """Load scenario files: safe YAML, pydantic validation, ``file:line: field.path: message`` errors.
 
 **The YAML format.** A scenario file holds one YAML mapping. Its ``kind:`` key picks the model
-(:data:`fairsim.scenarios.schema.KINDS`; today ``facility_location``) and the other keys are that
-model's fields, for example::
+(:data:`fairsim.scenarios.schema.KINDS`: ``facility_location`` or ``participatory_budgeting``)
+and the other keys are that model's fields, for example::
 
     kind: facility_location
     name: quick                       # shown in reports
@@ -142,6 +142,18 @@ def _sweep_keys(scenario: Any) -> list[str]:
 def check_data_files(scenario: Any) -> None:
     """Read the data files a scenario refers to (CSV location profiles) so that a missing or
     malformed file is reported at load time, located at the scenario line naming it."""
+    inst = getattr(scenario, "instances", None)
+    if inst is not None and getattr(inst, "generator", None) == "pabulib":
+        src = source_of(scenario) or Source(filename="<scenario>")
+        file = Path(str(inst.path))
+        if not file.is_absolute() and src.base_dir is not None:
+            file = Path(src.base_dir) / file
+        if not file.is_file():
+            where = ("instances", "path")
+            raise ScenarioError(
+                [(src.filename, src.line(where), render_path(where), f"no such file: {file}")]
+            )
+        return
     agents = getattr(scenario, "agents", None)
     spec = getattr(agents, "locations", None)
     if agents is None or not isinstance(spec, schema.CsvLocations):

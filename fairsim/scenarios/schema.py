@@ -29,7 +29,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _check_params(kind: str, name: Any, params: dict[str, Any]) -> dict[str, Any]:
+def _check_params(
+    kind: str, name: Any, params: dict[str, Any], domain: str = "facility"
+) -> dict[str, Any]:
     """Check ``params`` against the keyword parameters the registry documents for ``name``.
 
     Only entries that document their parameters are checked: unknown keys and missing required
@@ -38,7 +40,7 @@ def _check_params(kind: str, name: Any, params: dict[str, Any]) -> dict[str, Any
     if not isinstance(name, str):
         return params  # the name itself failed validation and is reported
     try:
-        documented = registry.get(name, kind, domain="facility").params
+        documented = registry.get(name, kind, domain=domain).params
     except ValueError:
         return params
     if not documented:
@@ -480,15 +482,211 @@ class FacilityScenario(_Strict):
         return self
 
 
-# kind -> model. Later domains add their scenario models here.
-KINDS: dict[str, type[BaseModel]] = {"facility_location": FacilityScenario}
+# --------------------------------------------------------------------------------------------
+# Participatory budgeting (kind: participatory_budgeting; runner: fairsim.sim.budgeting)
+# --------------------------------------------------------------------------------------------
 
-Scenario = FacilityScenario  # union of the kinds' models as domains are added
+_PB_PROVIDERS = (
+    "fairsim.mechanisms.budgeting",
+    "fairsim.mechanisms._budgeting_lottery",
+    "fairsim.axioms.budgeting",
+    "fairsim.agents.budgeting",
+)
+
+
+def _pb_get(name: str, kind: str) -> Any:
+    """``registry.get(name, kind, domain="budgeting")`` after importing the PB provider modules."""
+    import importlib
+
+    for mod in _PB_PROVIDERS:
+        importlib.import_module(mod)
+    return registry.get(name, kind, domain="budgeting")
+
+
+class CostSpec(_Strict):
+    """Project costs uniform on [low, high] (integers when both bounds are integers) [F]."""
+
+    low: float = Field(default=1.0, gt=0.0)
+    high: float = Field(default=10.0, gt=0.0)
+
+    @model_validator(mode="after")
+    def _order(self) -> CostSpec:
+        if self.low > self.high:
+            raise ValueError(f"low={self.low} must be <= high={self.high}")
+        return self
+
+
+class PBInstances(_Strict):
+    """How each instance is made (:mod:`fairsim.agents.budgeting`).
+
+    ``generator``: ``impartial_culture`` (``p``), ``euclidean`` (``dim`` 1 or 2, ``radius``),
+    ``resampling`` (``p``, ``phi``) with ``n`` voters, ``m`` projects, ``costs`` and
+    ``budget_fraction``; or ``pabulib`` with ``path`` (relative to the scenario file) and
+    optionally ``n`` (resample n voters with replacement; default: the file's voters as is).
+    """
+
+    generator: Literal["impartial_culture", "euclidean", "resampling", "pabulib"]
+    n: int | None = Field(default=None, ge=1, le=100_000)
+    m: int = Field(default=8, ge=1, le=200)
+    p: float = Field(default=0.3, ge=0.0, le=1.0)
+    phi: float = Field(default=0.5, ge=0.0, le=1.0)
+    radius: float = Field(default=0.3, ge=0.0)
+    dim: Literal[1, 2] = 1
+    costs: CostSpec = Field(default_factory=lambda: CostSpec())
+    budget_fraction: float = Field(default=0.5, gt=0.0, le=1.0)
+    path: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _source(self) -> PBInstances:
+        if self.generator == "pabulib":
+            if self.path is None:
+                raise ValueError("generator 'pabulib' needs 'path' (a .pb file)")
+        else:
+            if self.path is not None:
+                raise ValueError(f"'path' goes with generator 'pabulib' only; got {self.generator}")
+            if self.n is None:
+                raise ValueError(f"generator {self.generator!r} needs 'n' (number of voters)")
+        return self
+
+
+class PBBehaviourSpec(_Strict):
+    """A voter behaviour (``truthful`` or ``truncate`` with ``params: {k}``) and its share."""
+
+    name: str
+    share: float = Field(default=1.0, ge=0.0, le=1.0)
+    params: dict[str, Any] = Field(default_factory=dict, validate_default=True)
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        _pb_get(v, "behaviour")
+        return v
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        name = info.data.get("name")
+        if isinstance(name, str):
+            _pb_get(name, "behaviour")
+        return _check_params("behaviour", name, v, domain="budgeting")
+
+
+class PBMechanismSpec(MechanismSpec):
+    """A registered ``budgeting.*`` rule with parameters (``utility``, ``completion``, ...)."""
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        _pb_get(v, "mechanism")
+        return v
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        name = info.data.get("name")
+        if isinstance(name, str):
+            _pb_get(name, "mechanism")
+        return _check_params("mechanism", name, v, domain="budgeting")
+
+
+class ElectionsSpec(_Strict):
+    """``years: 1`` is a one-shot election; ``years > 1`` repeats it yearly on fresh instances,
+    recording each year in ``rounds.parquet`` [F]."""
+
+    years: int = Field(default=1, ge=1, le=1000)
+
+
+DEFAULT_PB_AXIOMS = ["jr", "pjr", "ejr", "fjr", "ejr_up_to_one"]
+DEFAULT_PB_METRICS = [
+    "welfare_cost",
+    "welfare_cardinality",
+    "spend_share",
+    "num_projects",
+    "coverage",
+    "gini",
+]
+
+
+class BudgetingScenario(_Strict):
+    """Participatory budgeting with approval ballots (``kind: participatory_budgeting``).
+
+    ``utility`` (``cost`` or ``cardinality``) is the voters' utility used by the ex-post axioms
+    and passed to every rule that takes a ``utility`` parameter and does not set one [F].
+    """
+
+    kind: Literal["participatory_budgeting"]
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    replications: int = Field(1, ge=1, le=10_000_000)
+    instances: PBInstances
+    behaviours: list[PBBehaviourSpec] = Field(
+        default_factory=lambda: [PBBehaviourSpec(name="truthful")], min_length=1
+    )
+    mechanisms: list[PBMechanismSpec] = Field(min_length=1)
+    utility: Literal["cost", "cardinality"] = "cost"
+    axioms: list[str] = Field(default_factory=lambda: list(DEFAULT_PB_AXIOMS))
+    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_PB_METRICS))
+    elections: ElectionsSpec = Field(default_factory=lambda: ElectionsSpec())
+    sweep: SweepSpec | None = None
+    claims: list[ClaimSpec] = Field(default_factory=list)
+
+    @property
+    def analyses(self) -> list[Any]:
+        """No analyses for this kind (kept for the runner's and reports' generic code)."""
+        return []
+
+    @field_validator("mechanisms", "behaviours", mode="before")
+    @classmethod
+    def _names(cls, v: Any) -> Any:
+        return [{"name": m} if isinstance(m, str) else m for m in v] if isinstance(v, list) else v
+
+    @field_validator("axioms")
+    @classmethod
+    def _axioms(cls, v: list[str]) -> list[str]:
+        for name in v:
+            _pb_get(name, "axiom")
+        return v
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, v: list[str]) -> list[str]:
+        for name in v:
+            _pb_get(name, "metric")
+        return v
+
+    @model_validator(mode="after")
+    def _checks(self) -> BudgetingScenario:
+        labels = [m.display for m in self.mechanisms]
+        dup = {lab for lab in labels if labels.count(lab) > 1}
+        if dup:
+            raise ValueError(f"mechanism labels must be unique; repeated: {sorted(dup)}")
+        total = sum(b.share for b in self.behaviours)
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"behaviour shares must sum to 1; got {total:g}")
+        ids = [c.id for c in self.claims]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"claim ids must be unique; repeated: {sorted(dup)}")
+        for c in self.claims:
+            if isinstance(c, RatioFormulaClaim):
+                raise ValueError(f"claim {c.id!r}: ratio_formula claims need facility analyses")
+        return self
+
+
+# kind -> model. Later domains add their scenario models here.
+KINDS: dict[str, type[BaseModel]] = {
+    "facility_location": FacilityScenario,
+    "participatory_budgeting": BudgetingScenario,
+}
+
+Scenario = FacilityScenario | BudgetingScenario
 
 __all__ = [
     "KINDS",
     "AxiomMatrixClaim",
     "BehaviourSpec",
+    "BudgetingScenario",
     "DynamicsSpec",
     "FacilityAgents",
     "FacilityScenario",

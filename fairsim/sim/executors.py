@@ -74,7 +74,9 @@ def mp_context() -> Any:
     if "forkserver" not in mp.get_all_start_methods():
         return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["fairsim.sim.facility", *registry._PROVIDERS])
+    from fairsim.sim.domains import preload_modules
+
+    ctx.set_forkserver_preload([*preload_modules(), *registry._PROVIDERS])
     return ctx
 
 

@@ -54,7 +54,15 @@ Columns of ``results.parquet`` (rows sorted by design_point, replication, mechan
                             null too when drawing the instance failed)
 ==========================  ======================================================================
 
-Columns of ``rounds.parquet``: ``run_id, design_point, replication, mechanism, round`` (0 =
+Participatory budgeting (``kind: participatory_budgeting``, :mod:`fairsim.sim.budgeting`) shares
+``run_id`` ... ``n``, ``distribution``, ``behaviour``, ``seed``, ``param.*``, ``metric.*``,
+``axiom.*``, ``slack.*``, ``witness.*`` and ``error``; instead of ``locations`` ... ``converged`` it
+has ``m`` (int, projects), ``budget`` (float64), ``selected`` (list<string>, funded project ids;
+a lottery's drawn outcome), ``cost`` (float64, their total cost) and ``years`` (int). Its
+``rounds.parquet`` (only when ``elections.years > 1``) has ``run_id, design_point, replication,
+mechanism, round`` (= year), ``outcome`` (cost), ``selected``, ``metric.*`` and ``axiom.*``.
+
+Columns of facility location's ``rounds.parquet``: ``run_id, design_point, replication, mechanism, round`` (0 =
 truthful reports), ``outcome``, ``reports`` (list<float64>), ``max_change`` (largest report move in
 that round; null in round 0), ``metric.social_welfare``, and ``axiom.<name>`` for the scenario's
 outcome axioms (strategyproofness is evaluated only on the final round). All scores use the TRUE

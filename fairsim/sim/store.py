@@ -75,17 +75,32 @@ _ANALYSES: list[tuple[str, pa.DataType]] = [
 PARAM_TYPES = {"int": pa.int64(), "float": pa.float64(), "json": pa.string()}
 
 
+COMMON_HEAD: list[tuple[str, pa.DataType]] = _RESULTS_HEAD[:9]
+"""Leading columns every domain has (``run_id`` ... ``n``); ``seed`` follows the domain's head."""
+FACILITY_HEAD: list[tuple[str, pa.DataType]] = _RESULTS_HEAD[9:11]
+FACILITY_MID: list[tuple[str, pa.DataType]] = _RESULTS_MID
+
+
 def results_schema(
-    params: Sequence[tuple[str, str]], metrics: Sequence[str], axioms: Sequence[str]
+    params: Sequence[tuple[str, str]],
+    metrics: Sequence[str],
+    axioms: Sequence[str],
+    *,
+    head: Sequence[tuple[str, pa.DataType]] | None = None,
+    mid: Sequence[tuple[str, pa.DataType]] | None = None,
 ) -> pa.Schema:
     """Schema of ``results.parquet``.
 
     ``params`` are ``(dotted path, "int" | "float" | "json")`` of the swept parameters, ``metrics``
-    and ``axioms`` the short registry names scored by the scenario.
+    and ``axioms`` the short registry names scored by the scenario. ``head`` (between ``n`` and
+    ``seed``) and ``mid`` (between the ``param.*`` and ``metric.*`` columns) are the domain's own
+    columns (default: facility location's).
     """
-    fields = list(_RESULTS_HEAD)
+    fields = list(COMMON_HEAD)
+    fields += list(FACILITY_HEAD if head is None else head)
+    fields += [("seed", pa.string())]
     fields += [(S.PARAM_PREFIX + p, PARAM_TYPES[t]) for p, t in params]
-    fields += _RESULTS_MID
+    fields += list(FACILITY_MID if mid is None else mid)
     fields += [(S.METRIC_PREFIX + m, pa.float64()) for m in metrics]
     fields += [(S.AXIOM_PREFIX + a, pa.bool_()) for a in axioms]
     fields += [(S.SLACK_PREFIX + a, pa.float64()) for a in axioms]

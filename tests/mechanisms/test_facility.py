@@ -285,7 +285,10 @@ def test_registry_entries():
     assert registry.get("facility.dictatorship", "mechanism").extra["anonymous"] is False
     assert "k" in registry.get("facility.order_statistic", "mechanism").params
     X = np.random.default_rng(0).random((10, 4))
+    # only the shipped mechanisms: other tests may register throw-away ones
     for e in registry.entries("mechanism", domain="facility"):
+        if e.short_name not in expected:
+            continue
         kw = {"order_statistic": {"k": 2}, "constant": {"c": 0.5}, "dictatorship": {"i": 1}}
         kw["phantom_median"] = {"phantoms": [0.5]}
         args = (X, np.random.default_rng(0)) if e.randomized else (X,)

@@ -212,13 +212,13 @@ def test_behaviour_shares_must_sum_to_one():
 
 def test_missing_kind():
     assert error_lines("name: t\nagents: {n: 3}\n") == [
-        "t.yaml:1: kind: missing; the top-level 'kind:' key must be one of: facility_location"
+        "t.yaml:1: kind: missing; the top-level 'kind:' key must be one of: facility_location, participatory_budgeting"
     ]
 
 
 def test_unknown_kind():
     assert error_lines("name: t\n\nkind: voting\n") == [
-        "t.yaml:3: kind: unknown kind 'voting'; available: facility_location"
+        "t.yaml:3: kind: unknown kind 'voting'; available: facility_location, participatory_budgeting"
     ]
 
 
