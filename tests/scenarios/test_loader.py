@@ -210,15 +210,19 @@ def test_behaviour_shares_must_sum_to_one():
 # ------------------------------------------------------------------ kind
 
 
+ALL_KINDS = ", ".join(sorted(schema.KINDS))
+assert "facility_location" in ALL_KINDS and "participatory_budgeting" in ALL_KINDS
+
+
 def test_missing_kind():
     assert error_lines("name: t\nagents: {n: 3}\n") == [
-        "t.yaml:1: kind: missing; the top-level 'kind:' key must be one of: facility_location, participatory_budgeting"
+        "t.yaml:1: kind: missing; the top-level 'kind:' key must be one of: " + ALL_KINDS
     ]
 
 
 def test_unknown_kind():
     assert error_lines("name: t\n\nkind: voting\n") == [
-        "t.yaml:3: kind: unknown kind 'voting'; available: facility_location, participatory_budgeting"
+        "t.yaml:3: kind: unknown kind 'voting'; available: " + ALL_KINDS
     ]
 
 
