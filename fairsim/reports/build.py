@@ -182,7 +182,10 @@ def _axiom_rows(s: Summary) -> list[dict[str, Any]]:
             r = t.loc[(mech, a)]
             w = s.witnesses.get((mech, a))
             if w is not None:
-                w = {**w, "locations": _locations(w.get("locations"))}
+                locs = w.get("locations")
+                w = {**w, "locations": None if locs is None else _locations(locs)}
+                sel = w.get("selected")
+                w["selected"] = None if sel is None else _cell(list(sel), 6)
                 if len(w["pretty"]) > MAX_WITNESS_CHARS:
                     w["pretty"] = w["pretty"][:MAX_WITNESS_CHARS] + "\n… (truncated)"
             share = float(r["share"])
@@ -368,8 +371,12 @@ def build_report(
     claims_csv = write_claims_csv(s, html_path.parent / CLAIMS_NAME)
 
     from fairsim.reports import plots
+    from fairsim.reports.domains import domain_sections, facility_sections, report_kind
 
     figs = plots.all_plots(s)
+    kind = report_kind(data)
+    show_ratios, show_dynamics = facility_sections(kind, s)
+    sections = domain_sections(s, kind)
     name = _scenario_field(data, "name") or data.path.name
     counts = {k: sum(c.status == k for c in s.claims) for k in (PASS, FAIL, NOT_EVALUATED)}
     nfail = len(s.failures)
@@ -379,7 +386,11 @@ def build_report(
         "version": _version(),
         "provenance": _provenance(data),
         "scenario_text": data.scenario_text,
-        "toc": _toc(s),
+        "toc": _toc(s, sections, show_ratios, show_dynamics),
+        "kind": kind,
+        "domain_sections": sections,
+        "show_ratios": show_ratios,
+        "show_dynamics": show_dynamics,
         "claims": s.claims,
         "claim_counts": ", ".join(f"{v} {k}" for k, v in counts.items()),
         "metrics": s.metrics,
@@ -409,7 +420,9 @@ def build_report(
     return ReportPaths(html_path, summary_csv, claims_csv)
 
 
-def _toc(s: Summary) -> list[tuple[str, str]]:
+def _toc(
+    s: Summary, sections: list[Any], show_ratios: bool, show_dynamics: bool
+) -> list[tuple[str, str]]:
     toc = [("claims", "Claims")] if s.claims else []
     toc += [
         ("metrics", "Metrics"),
@@ -417,11 +430,11 @@ def _toc(s: Summary) -> list[tuple[str, str]]:
         ("paired", "Paired differences"),
         ("pareto", "Welfare vs fairness"),
         ("plots", "Plots"),
-        ("ratios", "Approximation ratios"),
-        ("dynamics", "Dynamics"),
-        ("sweeps", "Sweeps"),
-        ("failures", f"Failures ({len(s.failures)})"),
     ]
+    toc += [(sec.id, sec.title) for sec in sections]
+    toc += [("ratios", "Approximation ratios")] if show_ratios else []
+    toc += [("dynamics", "Dynamics")] if show_dynamics else []
+    toc += [("sweeps", "Sweeps"), ("failures", f"Failures ({len(s.failures)})")]
     return toc
 
 

@@ -139,17 +139,24 @@ def ratio_distributions(summary: Summary) -> str | None:
     whiskers = 5th and 95th percentiles, cross = maximum (no outlier points, so the SVG stays
     small however many runs there are)."""
     metrics = [m for m in summary.ratio_metrics if m in summary.ratio_values]
-    if not metrics:
+    return metric_boxes(summary.ratio_values, metrics, summary.mechanisms, "ratio-distributions")
+
+
+def metric_boxes(
+    values: dict[str, dict[str, np.ndarray]], metrics: list[str], mechs: list[str], name: str
+) -> str | None:
+    """Box plots of per-run metric values, one panel per metric, mechanisms on the shared
+    vertical axis: box = quartiles, whiskers = 5th and 95th percentiles, cross = maximum.
+    ``values[metric][mechanism]`` holds the finite values; ``name`` makes the SVG ids unique."""
+    metrics = [m for m in metrics if m in values]
+    if not metrics or not mechs:
         return None
-    mechs = summary.mechanisms
     rows, cols = _grid(len(metrics))
     label_w = 0.07 * max(len(m) for m in mechs)
-    with _figure(
-        "ratio-distributions", 2.6 * cols + label_w, _panel_size(len(mechs)) * rows
-    ) as fig:
+    with _figure(name, 2.6 * cols + label_w, _panel_size(len(mechs)) * rows) as fig:
         axes = fig.subplots(rows, cols, squeeze=False, sharey=True).ravel()
         for ax, metric in zip(axes, metrics):
-            vals = summary.ratio_values[metric]
+            vals = values[metric]
             pos = [i for i, m in enumerate(mechs) if vals.get(m) is not None and vals[m].size]
             if pos:
                 data = [vals[mechs[i]] for i in pos]
@@ -167,6 +174,45 @@ def ratio_distributions(summary: Summary) -> str | None:
             _mech_axis(ax, mechs)
         for ax in axes[len(metrics) :]:
             ax.set_visible(False)
+        return _to_svg(fig)
+
+
+def round_lines(table: pd.DataFrame, mechs: list[str], ylabel: str, name: str) -> str | None:
+    """Mean per round with a 95% band, one line per mechanism. ``table`` has the columns
+    ``mechanism, round, mean, ci_low, ci_high``."""
+    from matplotlib.ticker import MaxNLocator
+
+    if len(table) == 0:
+        return None
+    with _figure(name, 5.5, 3.2) as fig:
+        ax = fig.subplots()
+        for i, mech in enumerate(mechs):
+            s = table[table["mechanism"] == mech].sort_values("round", kind="stable")
+            if len(s) == 0:
+                continue
+            x = s["round"].to_numpy(dtype=float)
+            ax.plot(
+                x,
+                s["mean"].to_numpy(dtype=float),
+                "o-",
+                color=f"C{i % 10}",
+                label=_tx(mech),
+                markersize=3,
+            )
+            ax.fill_between(
+                x,
+                s["ci_low"].to_numpy(dtype=float),
+                s["ci_high"].to_numpy(dtype=float),
+                color=f"C{i % 10}",
+                alpha=0.2,
+                linewidth=0,
+            )
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("round")
+        ax.set_ylabel(_tx(ylabel))
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
         return _to_svg(fig)
 
 

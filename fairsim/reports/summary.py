@@ -153,8 +153,11 @@ def _witness(row: pd.Series, axiom: str) -> dict[str, Any]:
             pretty = raw
     locs = row.get("locations")
     locs = [float(v) for v in locs] if locs is not None and not np.isscalar(locs) else locs
+    sel = row.get("selected")
+    sel = [str(v) for v in sel] if sel is not None and not np.isscalar(sel) else None
     return {
         "run_id": str(row["run_id"]),
+        "selected": sel,
         "witness": raw if raw is not None else "null",
         "pretty": pretty if pretty is not None else "null",
         "locations": locs,

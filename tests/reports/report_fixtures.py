@@ -246,3 +246,177 @@ def standard_results(root: Path) -> Path:
             },
         ],
     )
+
+
+# ------------------------------------------------------------------------------------------
+# other domains: small hand-made results directories (values chosen so the report's numbers
+# can be worked out by hand in the tests)
+# ------------------------------------------------------------------------------------------
+
+
+def _common(run_id: str, mech: str, order: int, kind: str, n: int = 3) -> dict[str, Any]:
+    dp, rep = (int(x) for x in run_id.split("-"))
+    return {
+        "run_id": run_id,
+        "design_point": dp,
+        "replication": rep,
+        "mechanism": mech,
+        "mechanism_name": mech,
+        "mechanism_order": order,
+        "randomized": False,
+        "domain": kind,
+        "n": n,
+        "seed": f"1/{dp}/{rep}",
+        "error": None,
+    }
+
+
+def write_domain_dir(
+    root: Path,
+    kind: str,
+    rows: list[dict[str, Any]],
+    round_rows: list[dict[str, Any]] | None = None,
+    *,
+    manifest_kind: str = "top",
+) -> Path:
+    """Write results/rounds/manifest for ``rows``; ``manifest_kind`` says where the kind is
+    recorded: ``"top"`` (``manifest["kind"]``, as the runner writes it), ``"scenario"``
+    (``manifest["scenario"]["kind"]``), ``"yaml"`` (only scenario.yaml) or ``"column"`` (only
+    the ``domain`` column)."""
+    root.mkdir(parents=True, exist_ok=True)
+    res = pd.DataFrame(rows)
+    for c in res.columns:
+        if c.startswith("axiom."):
+            res[c] = res[c].astype("boolean")
+        elif c.startswith("metric."):
+            res[c] = res[c].astype("float64")
+    res.to_parquet(root / S.RESULTS_FILE, index=False)
+    if round_rows:
+        pd.DataFrame(round_rows).to_parquet(root / S.ROUNDS_FILE, index=False)
+    manifest: dict[str, Any] = {"name": f"{kind} fixture", "seed": 1}
+    if manifest_kind == "top":
+        manifest["kind"] = kind
+    elif manifest_kind == "scenario":
+        manifest["scenario"] = {"kind": kind, "name": f"{kind} fixture"}
+    (root / S.MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    if manifest_kind == "yaml":
+        (root / S.SCENARIO_FILE).write_text(f"kind: {kind}\nname: x\n", encoding="utf-8")
+    return root
+
+
+PB_XSS_FILE = "pabulib:<b>warsaw</b>"
+
+
+def pb_results(root: Path, **kw: Any) -> Path:
+    """Participatory budgeting: instance ``impartial_culture`` (2 replications) and one pabulib
+    file (1 replication), rules ``greedy`` and ``mes``, budget 10 then 5.
+
+    greedy on impartial_culture: cost 10, 8; selected [p1, p2], [p1]; welfare_cost 3, 5;
+    welfare_cardinality 1, 2; EJR fails on the second run (voters [0, 1]).
+    mes on impartial_culture: cost 6, 6; selected [p3] twice; welfare 2 / 1; all axioms hold.
+    greedy on the pabulib file: cost 4 of 5, selected [a, b, c]; welfare 7 / 3.
+    mes on the pabulib file: cost 5 of 5, selected [a]; welfare 6 / 2; EJR fails (voters [2]).
+    """
+    spec = [
+        # run_id, distribution, mech, budget, cost, selected, w_cost, w_card, ejr
+        ("0-0", "impartial_culture", "greedy", 10.0, 10.0, ["p1", "p2"], 3.0, 1.0, True),
+        ("0-0", "impartial_culture", "mes", 10.0, 6.0, ["p3"], 2.0, 1.0, True),
+        ("0-1", "impartial_culture", "greedy", 10.0, 8.0, ["p1"], 5.0, 2.0, False),
+        ("0-1", "impartial_culture", "mes", 10.0, 6.0, ["p3"], 2.0, 1.0, True),
+        ("1-0", PB_XSS_FILE, "greedy", 5.0, 4.0, ["a", "b", "c"], 7.0, 3.0, True),
+        ("1-0", PB_XSS_FILE, "mes", 5.0, 5.0, ["a"], 6.0, 2.0, False),
+    ]
+    rows = []
+    for run_id, dist, mech, budget, cost, sel, wc, wk, ejr in spec:
+        row = _common(run_id, mech, 0 if mech == "greedy" else 1, "participatory_budgeting")
+        witness = json.dumps({"voters": [0, 1] if dist != PB_XSS_FILE else [2]})
+        row.update(
+            {
+                "distribution": dist,
+                "behaviour": "truthful",
+                "param.utility": '"cost"',
+                "m": 4,
+                "budget": budget,
+                "selected": sel,
+                "cost": cost,
+                "years": 1,
+                "metric.welfare_cost": wc,
+                "metric.welfare_cardinality": wk,
+                "metric.spend_share": cost / budget,
+                "metric.num_projects": float(len(sel)),
+                "axiom.jr": True,
+                "axiom.ejr": ejr,
+                "witness.jr": None,
+                "witness.ejr": None if ejr else witness,
+            }
+        )
+        rows.append(row)
+    return write_domain_dir(root, "participatory_budgeting", rows, **kw)
+
+
+def division_results(root: Path, **kw: Any) -> Path:
+    """Fair division: algorithms ``round_robin`` and ``mnw``, 4 runs each.
+
+    mms_ratio: round_robin 0.5, 0.75, 1, 1; mnw 1, 1, 1, 1 (mms fails where the ratio is < 1).
+    nash_welfare: round_robin 1, 3, 1, 3; mnw 2, 2, 2, 4. utilitarian_welfare: 5 everywhere.
+    """
+    rows = []
+    rr_mms, rr_nw = [0.5, 0.75, 1.0, 1.0], [1.0, 3.0, 1.0, 3.0]
+    mnw_nw = [2.0, 2.0, 2.0, 4.0]
+    for rep in range(4):
+        for order, mech in enumerate(("round_robin", "mnw")):
+            mms = rr_mms[rep] if mech == "round_robin" else 1.0
+            nw = rr_nw[rep] if mech == "round_robin" else mnw_nw[rep]
+            row = _common(f"0-{rep}", mech, order, "fair_division")
+            row.update(
+                {
+                    "metric.mms_ratio": mms,
+                    "metric.nash_welfare": nw,
+                    "metric.utilitarian_welfare": 5.0,
+                    "metric.envy_count": 0.0,
+                    "axiom.ef1": True,
+                    "axiom.mms": mms >= 1.0,
+                    "witness.ef1": None,
+                    "witness.mms": None if mms >= 1.0 else json.dumps({"agent": rep}),
+                }
+            )
+            rows.append(row)
+    return write_domain_dir(root, "fair_division", rows, **kw)
+
+
+def data_sharing_results(root: Path, **kw: Any) -> Path:
+    """Data sharing: reward rules ``shapley`` and ``loo``; 3 runs each plus a 4th ``loo`` run
+    that raised. Round r of replication k has accuracy 0.5 + 0.1 r + 0.01 k for shapley and
+    0.4 + 0.1 r for loo (the failed run's rounds have accuracy 99 and must be ignored).
+    Final accuracy (results): shapley 0.7 + 0.01 k, loo 0.6."""
+    rows, rounds = [], []
+    for rep in range(4):
+        for order, mech in enumerate(("shapley", "loo")):
+            if rep == 3 and mech == "shapley":
+                continue
+            failed = rep == 3
+            row = _common(f"0-{rep}", mech, order, "data_sharing")
+            acc = 0.7 + 0.01 * rep if mech == "shapley" else 0.6
+            row.update(
+                {
+                    "metric.accuracy": None if failed else acc,
+                    "metric.reward_fairness": None if failed else 1.0 - 0.1 * order,
+                    "metric.ir_violations": None if failed else float(order),
+                    "error": "RuntimeError: diverged" if failed else None,
+                }
+            )
+            rows.append(row)
+            for r in range(3):
+                a = (0.5 + 0.1 * r + 0.01 * rep) if mech == "shapley" else 0.4 + 0.1 * r
+                rounds.append(
+                    {
+                        "run_id": f"0-{rep}",
+                        "design_point": 0,
+                        "replication": rep,
+                        "mechanism": mech,
+                        "round": r,
+                        "outcome": a,
+                        "metric.accuracy": 99.0 if failed else a,
+                    }
+                )
+    return write_domain_dir(root, "data_sharing", rows, rounds, **kw)
