@@ -33,6 +33,8 @@ _PROVIDERS: tuple[str, ...] = (
     "fairsim.mechanisms.rewards",
     "fairsim.mechanisms.division",
     "fairsim.axioms.division",
+    "fairsim.agents.division",
+    "fairsim.sim.data_sharing",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -287,6 +287,15 @@ class SumGame(BaseGame):
         return np.asarray(self.first.value(c)) + np.asarray(self.second.value(c))
 
 
+def __getattr__(name: str) -> Any:
+    # ModelUtilityGame lives in its own module (it imports BaseGame from here): loaded on first use.
+    if name in ("ModelUtilityGame", "require_torch"):
+        from fairsim.mechanisms import _games_model
+
+        return getattr(_games_model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "MAX_TABLE_PLAYERS",
     "AirportGame",
@@ -294,6 +303,7 @@ __all__ = [
     "BaseGame",
     "Game",
     "GloveGame",
+    "ModelUtilityGame",  # noqa: F822 - provided lazily by __getattr__
     "SumGame",
     "SumOfUnanimityGames",
     "TableGame",

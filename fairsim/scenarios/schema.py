@@ -675,12 +675,17 @@ class BudgetingScenario(_Strict):
 
 
 # kind -> model. Later domains add their scenario models here.
+from fairsim.scenarios.schema_data_sharing import DataSharingScenario  # noqa: E402
+from fairsim.scenarios.schema_division import DivisionScenario  # noqa: E402
+
 KINDS: dict[str, type[BaseModel]] = {
     "facility_location": FacilityScenario,
     "participatory_budgeting": BudgetingScenario,
+    "fair_division": DivisionScenario,
+    "data_sharing": DataSharingScenario,
 }
 
-Scenario = FacilityScenario | BudgetingScenario
+Scenario = FacilityScenario | BudgetingScenario | DivisionScenario | DataSharingScenario
 
 __all__ = [
     "KINDS",

@@ -49,6 +49,18 @@ DOMAINS: dict[str, Domain] = {
         module="fairsim.sim.budgeting",
         preload=("fairsim.sim.budgeting",),
     ),
+    "fair_division": Domain(
+        kind="fair_division",
+        prefix="division",
+        module="fairsim.sim.division",
+        preload=("fairsim.sim.division",),
+    ),
+    "data_sharing": Domain(
+        kind="data_sharing",
+        prefix="data_sharing",
+        module="fairsim.sim.data_sharing",
+        preload=("fairsim.sim.data_sharing",),
+    ),
 }
 
 

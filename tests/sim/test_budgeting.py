@@ -39,7 +39,7 @@ def _run(text: str, out: Path, **kw: object) -> pd.DataFrame:
 def test_domain_registry() -> None:
     assert get("participatory_budgeting").prefix == "budgeting"
     assert get("facility_location").prefix == "facility"
-    assert set(DOMAINS) == {"facility_location", "participatory_budgeting"}
+    assert {"facility_location", "participatory_budgeting"} <= set(DOMAINS)
     with pytest.raises(ValueError, match="kind"):
         get("voting")
 

@@ -1,0 +1,232 @@
+"""Scenario model of ``kind: fair_division`` (runner: :mod:`fairsim.sim.division`).
+
+Indivisible goods or chores (spec ``shared/spec/division.md``): n agents with private integer
+valuations drawn by :mod:`fairsim.agents.division`, every registered ``division.*`` mechanism run
+on the agents' REPORTS, axioms and metrics scored on the TRUE valuations. Unknown keys are
+rejected; names are checked against :mod:`fairsim.registry` (domain ``division``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from fairsim import registry
+from fairsim.scenarios.schema import (
+    ClaimSpec,
+    MechanismSpec,
+    RatioFormulaClaim,
+    SweepSpec,
+    _check_params,
+    _Strict,
+)
+
+_PROVIDERS = (
+    "fairsim.mechanisms.division",
+    "fairsim.axioms.division",
+    "fairsim.agents.division",
+)
+
+
+def _div_get(name: str, kind: str) -> Any:
+    """``registry.get(name, kind, domain="division")`` after importing the provider modules."""
+    import importlib
+
+    for mod in _PROVIDERS:
+        importlib.import_module(mod)
+    return registry.get(name, kind, domain="division")
+
+
+def _check_signature(kind: str, name: Any, params: dict[str, Any], skip: int) -> dict[str, Any]:
+    """Reject keys that the registered function does not accept (after ``skip`` positionals)."""
+    if not isinstance(name, str):
+        return params
+    try:
+        func = _div_get(name, kind).func
+    except ValueError:
+        return params
+    sig = list(inspect.signature(func).parameters.values())[skip:]
+    if any(p.kind is p.VAR_KEYWORD for p in sig):
+        return params
+    allowed = {p.name for p in sig}
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ValueError(
+            f"unknown parameter(s) {', '.join(map(repr, unknown))} for {kind} {name!r}; "
+            f"parameters: {', '.join(sorted(allowed)) or '(none)'}"
+        )
+    return params
+
+
+class DivisionInstances(_Strict):
+    """How each instance is drawn (:func:`fairsim.agents.division.draw_valuations`).
+
+    ``generator`` with ``n`` agents and ``m`` items; ``low``/``high`` (integer value or cost
+    range), ``noise`` (correlated), ``a`` (Zipf exponent), ``p`` (binary and approval
+    probability); ``items``: ``goods`` (V >= 0) or ``chores`` (the drawn magnitudes are costs);
+    ``arrival``: the order in which ONLINE mechanisms see the items: ``random`` (a fresh uniform
+    permutation per instance) or ``index`` [F].
+    """
+
+    generator: Literal["uniform", "correlated", "zipf", "binary", "cost_utility", "laminar"]
+    n: int = Field(ge=1, le=50)
+    m: int = Field(ge=1, le=200)
+    items: Literal["goods", "chores"] = "goods"
+    low: int = Field(default=1, ge=0)
+    high: int = Field(default=10, ge=0, le=1_000_000)
+    noise: float = Field(default=0.2, ge=0.0)
+    a: float = Field(default=2.0, gt=1.0)
+    p: float = Field(default=0.5, ge=0.0, le=1.0)
+    arrival: Literal["random", "index"] = "random"
+
+    @model_validator(mode="after")
+    def _order(self) -> DivisionInstances:
+        if self.low > self.high:
+            raise ValueError(f"low={self.low} must be <= high={self.high}")
+        return self
+
+
+class DivisionBehaviourSpec(_Strict):
+    """An agent behaviour (``truthful`` or ``best_response`` with ``params: {rounds, factor}``)
+    and the share of agents using it."""
+
+    name: str
+    share: float = Field(default=1.0, ge=0.0, le=1.0)
+    params: dict[str, Any] = Field(default_factory=dict, validate_default=True)
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        _div_get(v, "behaviour")
+        return v
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        name = info.data.get("name")
+        if isinstance(name, str):
+            _div_get(name, "behaviour")
+        return _check_params("behaviour", name, v, domain="division")
+
+
+class DivisionMechanismSpec(MechanismSpec):
+    """A registered ``division.*`` mechanism with keyword parameters (checked against its
+    signature)."""
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        _div_get(v, "mechanism")
+        return v
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        return _check_signature("mechanism", info.data.get("name"), v, skip=1)
+
+
+class DivisionAxiomSpec(_Strict):
+    """A registered ``division.*`` axiom with keyword parameters (``mms`` takes ``alpha``) and an
+    optional column ``label`` (default: the name)."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict, validate_default=True)
+    label: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        _div_get(v, "axiom")
+        return v
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        return _check_signature("axiom", info.data.get("name"), v, skip=2)
+
+    @property
+    def column(self) -> str:
+        """The short name used in the ``axiom.*`` / ``slack.*`` / ``witness.*`` columns."""
+        return self.label or _div_get(self.name, "axiom").short_name
+
+
+DEFAULT_DIVISION_AXIOMS = ["ef1", "efx", "prop1", "mms"]
+DEFAULT_DIVISION_METRICS = [
+    "mms_ratio",
+    "utilitarian_welfare",
+    "nash_welfare",
+    "egalitarian_welfare",
+    "envy_count",
+]
+
+
+class DivisionScenario(_Strict):
+    """Fair division of indivisible goods or chores (``kind: fair_division``)."""
+
+    kind: Literal["fair_division"]
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    replications: int = Field(1, ge=1, le=10_000_000)
+    instances: DivisionInstances
+    behaviours: list[DivisionBehaviourSpec] = Field(
+        default_factory=lambda: [DivisionBehaviourSpec(name="truthful")], min_length=1
+    )
+    mechanisms: list[DivisionMechanismSpec] = Field(min_length=1)
+    axioms: list[DivisionAxiomSpec] = Field(
+        default_factory=lambda: [DivisionAxiomSpec(name=a) for a in DEFAULT_DIVISION_AXIOMS]
+    )
+    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_DIVISION_METRICS))
+    sweep: SweepSpec | None = None
+    claims: list[ClaimSpec] = Field(default_factory=list)
+
+    @property
+    def analyses(self) -> list[Any]:
+        """No analyses for this kind (kept for the runner's and reports' generic code)."""
+        return []
+
+    @field_validator("mechanisms", "behaviours", "axioms", mode="before")
+    @classmethod
+    def _names(cls, v: Any) -> Any:
+        return [{"name": m} if isinstance(m, str) else m for m in v] if isinstance(v, list) else v
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, v: list[str]) -> list[str]:
+        for name in v:
+            _div_get(name, "metric")
+        return v
+
+    @model_validator(mode="after")
+    def _checks(self) -> DivisionScenario:
+        for what, labels in (
+            ("mechanism", [m.display for m in self.mechanisms]),
+            ("axiom", [a.column for a in self.axioms]),
+        ):
+            dup = {lab for lab in labels if labels.count(lab) > 1}
+            if dup:
+                raise ValueError(f"{what} labels must be unique; repeated: {sorted(dup)}")
+        total = sum(b.share for b in self.behaviours)
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"behaviour shares must sum to 1; got {total:g}")
+        ids = [c.id for c in self.claims]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"claim ids must be unique; repeated: {sorted(dup)}")
+        for c in self.claims:
+            if isinstance(c, RatioFormulaClaim):
+                raise ValueError(f"claim {c.id!r}: ratio_formula claims need facility analyses")
+        return self
+
+
+__all__ = [
+    "DEFAULT_DIVISION_AXIOMS",
+    "DEFAULT_DIVISION_METRICS",
+    "DivisionAxiomSpec",
+    "DivisionBehaviourSpec",
+    "DivisionInstances",
+    "DivisionMechanismSpec",
+    "DivisionScenario",
+]

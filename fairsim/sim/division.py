@@ -1,0 +1,230 @@
+"""The fair-division plugin of the batch runner (:mod:`fairsim.sim.domains`).
+
+One task = one ``(design point, replication)``: an instance of TRUE valuations is drawn
+(:mod:`fairsim.agents.division`; utility form, ``-costs`` for chores), behaviours are assigned to
+agents, and every mechanism runs on the REPORTS of its own agents: strategic (``best_response``)
+agents best-respond to THAT mechanism (spec ``divsim``: each agent in turn picks the candidate
+report maximising the true value of its bundle). Metrics and axioms are scored on the TRUE
+valuations (paired comparison: every mechanism sees the same instance and arrival order).
+
+Online mechanisms (registry metadata ``online=True``) see the items in the instance's arrival
+order (``instances.arrival``: a random permutation per instance, or index order); the assignment
+is mapped back to item indices. Offline mechanisms see the items in index order.
+
+Seeds (children of ``SeedSequence(root, spawn_key=(dp, rep))``): ``(0,)`` instance, ``(1,)``
+behaviour assignment (:func:`fairsim.sim.facility.assign_behaviours`), ``(3,)`` arrival order.
+
+Columns (besides the common ones): head ``distribution``, ``behaviour``; mid ``m``, ``items``
+(``goods``/``chores``), ``assignment`` (list<int64>: the agent of each item), ``utilities``
+(list<float64>: each agent's TRUE utility, negative for chores). ``metric.mms_ratio`` is the
+minimum over agents of :func:`fairsim.axioms.division.mms_ratio` (exact MMS kernel); ``axiom.*``
+columns are named by the axiom's label (``mms`` with ``params: {alpha: 0.5}`` can be labelled
+``mms_half``). No ``rounds.parquet`` rows and no analyses.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+import fairsim.agents.division as agents
+import fairsim.axioms.division  # noqa: F401 - registers the division.* axioms
+import fairsim.mechanisms.division  # noqa: F401 - registers the division.* mechanisms
+from fairsim import registry
+from fairsim.errors import InputError
+from fairsim.sim import schema as S
+from fairsim.sim import store
+from fairsim.sim.facility import assign_behaviours, behaviour_label, child_seed, witness_json
+
+_DOMAIN = "division"
+HEAD = [("distribution", pa.string()), ("behaviour", pa.string())]
+MID = [
+    ("m", pa.int64()),
+    ("items", pa.string()),
+    ("assignment", pa.list_(pa.int64())),
+    ("utilities", pa.list_(pa.float64())),
+]
+ROUNDS = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("design_point", pa.int64()),
+        ("replication", pa.int64()),
+        ("mechanism", pa.string()),
+        ("round", pa.int64()),
+    ]
+)
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def draw_instance(spec: Any, rng: np.random.Generator) -> np.ndarray:
+    """TRUE valuations (n, m) in utility form (``-costs`` for chores) of one instance."""
+    V = agents.draw_valuations(
+        spec.generator,
+        int(spec.n),
+        int(spec.m),
+        rng,
+        low=int(spec.low),
+        high=int(spec.high),
+        noise=float(spec.noise),
+        a=float(spec.a),
+        p=float(spec.p),
+    )
+    return -V if spec.items == "chores" else V
+
+
+def mechanism_runner(
+    entry: Any, params: dict[str, Any], order: np.ndarray | None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``R -> assignment`` for a registered division mechanism.
+
+    Online mechanisms get the columns of ``R`` in ``order`` (when given) and their answer is mapped
+    back to item indices; a mechanism returning ``None`` (no allocation exists) raises.
+    """
+    online = bool(entry.extra.get("online")) and order is not None
+
+    def run(R: np.ndarray) -> np.ndarray:
+        X = R[:, order] if online else R
+        res = entry.func(X, **params)
+        if res is None:
+            raise InputError(f"{entry.short_name} found no allocation (None)")
+        x = np.asarray(getattr(res, "assignment", res), dtype=np.int64)
+        if online:
+            out = np.empty_like(x)
+            out[order] = x
+            return out
+        return x
+
+    return run
+
+
+def _metric(entry: Any, V: np.ndarray, x: np.ndarray) -> float:
+    val = entry.func(V, x)
+    return float(val[0] if isinstance(val, tuple) else val)
+
+
+def _axiom(entry: Any, V: np.ndarray, x: np.ndarray, params: dict[str, Any]) -> Any:
+    sig = inspect.signature(entry.func).parameters
+    kw = {k: v for k, v in params.items() if k in sig}
+    return entry.func(V, x, **kw)
+
+
+def _reports(
+    scenario: Any, V: np.ndarray, which: np.ndarray, run: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """The report matrix: each behaviour group applied in turn to its agents."""
+    R = V.copy()
+    for b, bspec in enumerate(scenario.behaviours):
+        idx = np.flatnonzero(which == b)
+        if idx.size == 0:
+            continue
+        f = registry.get(bspec.name, "behaviour", domain=_DOMAIN).func
+        if bspec.name.endswith("truthful"):
+            continue
+        R = f(V, idx, run, R, **bspec.params)
+    return R
+
+
+def run_one(
+    scenario: Any, dp: int, rep: int, root_seed: int, base_dir: str | Path | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every mechanism of design point ``dp``, replication ``rep`` (see the module docstring)."""
+    seq = np.random.SeedSequence(root_seed, spawn_key=(dp, rep))
+    spec = scenario.instances
+    base: dict[str, Any] = {
+        "run_id": f"{dp}-{rep}",
+        "design_point": dp,
+        "replication": rep,
+        "domain": scenario.kind,
+        "behaviour": behaviour_label(scenario.behaviours),
+        "seed": f"{root_seed}/{dp}/{rep}",
+        "distribution": spec.generator,
+        "n": int(spec.n),
+        "m": int(spec.m),
+        "items": spec.items,
+    }
+    rows: list[dict[str, Any]] = []
+    try:
+        V = draw_instance(spec, np.random.default_rng(child_seed(seq, 0)))
+        which = assign_behaviours(
+            int(spec.n),
+            [b.share for b in scenario.behaviours],
+            np.random.default_rng(child_seed(seq, 1)),
+        )
+        order = (
+            np.random.default_rng(child_seed(seq, 3)).permutation(int(spec.m))
+            if spec.arrival == "random"
+            else None
+        )
+        axioms = [(a, registry.get(a.name, "axiom", domain=_DOMAIN)) for a in scenario.axioms]
+        metrics = [registry.get(m, "metric", domain=_DOMAIN) for m in scenario.metrics]
+        setup_error = None
+    except Exception as exc:  # noqa: BLE001 - recorded in the error column
+        setup_error = _error_text(exc)
+    for k, mspec in enumerate(scenario.mechanisms):
+        row = dict(base, mechanism=mspec.display, mechanism_order=k)
+        try:
+            entry = registry.get(mspec.name, "mechanism", domain=_DOMAIN)
+            row.update(mechanism_name=entry.short_name, randomized=bool(entry.randomized))
+        except Exception as exc:  # noqa: BLE001
+            row.update(mechanism_name=mspec.name, randomized=False, error=_error_text(exc))
+            rows.append(row)
+            continue
+        if setup_error is not None:
+            row["error"] = setup_error
+            rows.append(row)
+            continue
+        try:
+            run = mechanism_runner(entry, dict(mspec.params), order)
+            R = _reports(scenario, V, which, run)
+            x = run(R)
+            row["assignment"] = [int(i) for i in x]
+            row["utilities"] = [agents.true_value(V, x, i) for i in range(V.shape[0])]
+            for me in metrics:
+                row[S.METRIC_PREFIX + me.short_name] = _metric(me, V, x)
+            for aspec, ae in axioms:
+                v = _axiom(ae, V, x, dict(aspec.params))
+                col = aspec.column
+                row[S.AXIOM_PREFIX + col] = bool(v.holds)
+                row[S.SLACK_PREFIX + col] = float(v.slack)
+                row[S.WITNESS_PREFIX + col] = witness_json(v.witness)
+        except Exception as exc:  # noqa: BLE001 - recorded in the error column
+            for key in list(row):
+                if key.startswith(("metric.", "axiom.", "slack.", "witness.")) or key in (
+                    "assignment",
+                    "utilities",
+                ):
+                    row.pop(key)
+            row["error"] = _error_text(exc)
+        rows.append(row)
+    return rows, []
+
+
+def schemas(points: Sequence[Any], kinds: Sequence[tuple[str, str]]) -> tuple[Any, Any]:
+    """(results schema, rounds schema) of the fair-division design points ``points``."""
+    metrics = store.unique(
+        [
+            registry.get(m, "metric", domain=_DOMAIN).short_name
+            for dp in points
+            for m in dp.scenario.metrics
+        ]
+    )
+    axioms = store.unique([a.column for dp in points for a in dp.scenario.axioms])
+    return store.results_schema(kinds, metrics, axioms, head=HEAD, mid=MID), ROUNDS
+
+
+def run_analyses(scenario: Any, root_seed: int) -> list[dict[str, Any]]:
+    """Fair-division scenarios have no analyses (an empty list)."""
+    if getattr(scenario, "analyses", []):
+        raise InputError("fair_division scenarios have no analyses")
+    return []
+
+
+__all__ = ["draw_instance", "mechanism_runner", "run_analyses", "run_one", "schemas"]
