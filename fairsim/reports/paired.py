@@ -90,7 +90,8 @@ def paired_differences(
         if other is None:
             continue
         other = other.reindex(inst.index)
-        diff = other.to_numpy() - base.to_numpy()
+        with np.errstate(invalid="ignore"):  # inf - inf -> NaN, counted as excluded below
+            diff = other.to_numpy() - base.to_numpy()
         frame = pd.DataFrame(diff, columns=qcols, index=inst.index)
         frame = pd.concat([inst, frame], axis=1).reset_index(drop=True)
         frame["mechanism"] = mech
