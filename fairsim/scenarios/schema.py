@@ -486,20 +486,9 @@ class FacilityScenario(_Strict):
 # Participatory budgeting (kind: participatory_budgeting; runner: fairsim.sim.budgeting)
 # --------------------------------------------------------------------------------------------
 
-_PB_PROVIDERS = (
-    "fairsim.mechanisms.budgeting",
-    "fairsim.mechanisms._budgeting_lottery",
-    "fairsim.axioms.budgeting",
-    "fairsim.agents.budgeting",
-)
-
 
 def _pb_get(name: str, kind: str) -> Any:
-    """``registry.get(name, kind, domain="budgeting")`` after importing the PB provider modules."""
-    import importlib
-
-    for mod in _PB_PROVIDERS:
-        importlib.import_module(mod)
+    """``registry.get(name, kind, domain="budgeting")`` (the registry imports every provider)."""
     return registry.get(name, kind, domain="budgeting")
 
 

@@ -21,14 +21,9 @@ from fairsim.scenarios.schema import (
     _Strict,
 )
 
-_DS_PROVIDERS = ("fairsim.agents.data_sharing", "fairsim.sim.data_sharing")
-
 
 def _ds_get(name: str, kind: str) -> Any:
-    import importlib
-
-    for mod in _DS_PROVIDERS:
-        importlib.import_module(mod)
+    """``registry.get(name, kind, domain="data_sharing")`` (the registry imports every provider)."""
     return registry.get(name, kind, domain="data_sharing")
 
 

@@ -23,19 +23,9 @@ from fairsim.scenarios.schema import (
     _Strict,
 )
 
-_PROVIDERS = (
-    "fairsim.mechanisms.division",
-    "fairsim.axioms.division",
-    "fairsim.agents.division",
-)
-
 
 def _div_get(name: str, kind: str) -> Any:
-    """``registry.get(name, kind, domain="division")`` after importing the provider modules."""
-    import importlib
-
-    for mod in _PROVIDERS:
-        importlib.import_module(mod)
+    """``registry.get(name, kind, domain="division")`` (the registry imports every provider)."""
     return registry.get(name, kind, domain="division")
 
 
