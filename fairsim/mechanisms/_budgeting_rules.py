@@ -89,8 +89,34 @@ def _greedy_fill(
     return sel, skipped
 
 
+def _check_exact(exact: Any) -> bool:
+    if not isinstance(exact, bool):
+        raise InputError(f"exact must be a bool; got {exact!r}")
+    return exact
+
+
+def _finish_exact(
+    e: Any, rule: str, utility: str | None, sel: list[int], prep: Any, **d: Any
+) -> Outcome:
+    from fractions import Fraction as _F
+
+    out = _finish(e, rule, utility, sel, **d)
+    out.details["cost"] = sum((prep.costs[j] for j in sel), _F(0))
+    out.details["exact"] = True
+    return out
+
+
+def _named_ties(ties: list[tuple[int, list[int], int]], ids: list[str]) -> list[Any]:
+    return [(r, [ids[j] for j in tied], ids[c]) for r, tied, c in ties]
+
+
 def greedy(
-    e: Any, utility: str = "cost", *, tie_break: Any = None, fund_unsupported: bool = True
+    e: Any,
+    utility: str = "cost",
+    *,
+    tie_break: Any = None,
+    fund_unsupported: bool = True,
+    exact: bool = False,
 ) -> Outcome:
     """Greedy utilitarian rule (spec ``budgeting.md`` §4.1; pabutools ``greedy_utilitarian_welfare``).
 
@@ -98,11 +124,20 @@ def greedy(
     cross-multiplied comparison; cost 0 < s_c scores +inf), ties by ``tie_break``; add a project
     when it fits the remaining budget, otherwise skip it and continue. Unsupported projects
     (s_c = 0) come last and are funded when they fit if ``fund_unsupported`` (pabutools).
-    ``details["skipped"]`` lists skipped projects.
+    ``details["skipped"]`` lists skipped projects. ``exact=True`` [F] compares in
+    :class:`~fractions.Fraction` arithmetic (costs and budget rebuilt as rationals, spec §4
+    "Numerics"); ``details["cost"]`` is then a Fraction.
     """
     check_election(e)
     utility = check_utility(utility)
     rank = tie_rank(e, tie_break)
+    if _check_exact(exact):
+        from fairsim.mechanisms import _budgeting_exact as ex
+
+        xp = ex.ExactPrep(e)
+        xs, xk = ex.greedy_fill(xp, utility, rank, [], bool(fund_unsupported))
+        skipped_ids = [e.project_ids[j] for j in xk]
+        return _finish_exact(e, "greedy", utility, xs, xp, skipped=skipped_ids)
     prep = _Prep(e)
     sel, skipped = _greedy_fill(e, utility, prep, rank, [], bool(fund_unsupported))
     return _finish(e, "greedy", utility, sel, skipped=skipped)
@@ -144,6 +179,7 @@ def method_of_equal_shares(
     add1_step: float = 1.0,
     add1_convention: str = "pabutools",
     fund_unsupported: bool = True,
+    exact: bool = False,
 ) -> Outcome:
     """Method of Equal Shares (Peters, Pierczyński, Skowron, arXiv 2008.13276; spec §4.2-4.3).
 
@@ -155,7 +191,8 @@ def method_of_equal_shares(
     projects or overspends, returning the last feasible one; ``"pabulib"``: budgets B/n, then
     floor(B/n) + 1, + 2, ... until overspending, ties ``"cost_then_votes"`` by default).
     Details: ``rho``, ``payments`` (CSR rows x projects, per voter), ``voter_budgets`` (per row),
-    ``near_ties``, and ``add1_iterations``.
+    ``near_ties``, and ``add1_iterations``. ``exact=True`` [F]: Fraction arithmetic with exact
+    ties (see :func:`_mes_exact` for the details' exact form).
     """
     check_election(e)
     utility = check_utility(utility)
@@ -170,6 +207,10 @@ def method_of_equal_shares(
     if completion == "add1" and add1_convention == "pabulib" and tie_break is None:
         tie_break = "cost_then_votes"
     rank = tie_rank(e, tie_break)
+    if _check_exact(exact):
+        return _mes_exact(
+            e, utility, completion, rank, add1_step, add1_convention, bool(fund_unsupported)
+        )
     prep = _Prep(e)
     u = e.costs.copy() if utility == "cost" else np.ones(e.m)
     b0 = e.budget / prep.n if prep.n > 0 else 0.0
@@ -195,6 +236,52 @@ def method_of_equal_shares(
         voter_budgets=run["budgets"][prep.cls],
         tie_breaks=run["ties"],
         near_ties=run["near"],
+        **extra,
+    )
+
+
+def _mes_exact(
+    e: Any,
+    utility: str,
+    completion: str | None,
+    rank: np.ndarray,
+    add1_step: float,
+    add1_convention: str,
+    fund_unsupported: bool,
+) -> Outcome:
+    """MES in Fractions. Details: ``rho`` (Fractions), ``payments`` ({project id: {class:
+    payment per member}}), ``voter_class`` (class of each ballot row), ``voter_budgets`` (object
+    array per row of Fractions), ``near_ties`` = [] (exact ties only)."""
+    from fairsim.mechanisms import _budgeting_exact as ex
+
+    xp = ex.ExactPrep(e)
+    b0 = xp.budget / xp.n if xp.n > 0 else Fraction(0)
+    extra: dict[str, Any] = {}
+    run = ex.mes_run(xp, utility, rank, b0)
+    if completion == "add1":
+        step = ex.to_fraction(add1_step)
+        run, extra["add1_iterations"] = ex.mes_add1(
+            xp, utility, rank, b0, run, step, add1_convention
+        )
+    order = run["order"]
+    if completion == "greedy":
+        order, skipped = ex.greedy_fill(xp, utility, rank, order, fund_unsupported)
+        extra["skipped"] = [e.project_ids[j] for j in skipped]
+    budgets = np.empty(len(xp.w), dtype=object)
+    budgets[:] = run["budgets"]
+    return _finish_exact(
+        e,
+        "method_of_equal_shares",
+        utility,
+        order,
+        xp,
+        completion=completion,
+        rho=run["rho"],
+        payments={e.project_ids[c]: pc for c, pc in run["pay"].items()},
+        voter_class=xp.cls,
+        voter_budgets=budgets[xp.cls],
+        tie_breaks=_named_ties(run["ties"], e.project_ids),
+        near_ties=[],
         **extra,
     )
 
@@ -230,7 +317,12 @@ def _add1(
 
 
 def sequential_phragmen(
-    e: Any, *, tie_break: Any = None, on_overflow: str = "stop", fund_unsupported: bool = True
+    e: Any,
+    *,
+    tie_break: Any = None,
+    on_overflow: str = "stop",
+    fund_unsupported: bool = True,
+    exact: bool = False,
 ) -> Outcome:
     """Sequential Phragmén for PB (spec §4.4; Brill et al., arXiv 2102.12305, 2302.03672).
 
@@ -239,6 +331,8 @@ def sequential_phragmen(
     set to t_c. ``on_overflow="stop"`` (pabutools) stops once a project tied at the minimum does
     not fit; ``"skip"`` [F] drops it and goes on. Unsupported projects are then added one by one
     while all of them fit if ``fund_unsupported``. ``details["loads"]`` lists t* per selection.
+    ``exact=True`` [F]: Fraction arithmetic with exact ties; loads are then Fractions (``inf``
+    for unsupported projects) and ``details["cost"]`` a Fraction.
     """
     from fairsim.allocation._pb_phragmen import phragmen_kernel
 
@@ -246,6 +340,21 @@ def sequential_phragmen(
     if on_overflow not in ("stop", "skip"):
         raise InputError(f"on_overflow must be 'stop' or 'skip'; got {on_overflow!r}")
     rank = tie_rank(e, tie_break)
+    if _check_exact(exact):
+        from fairsim.mechanisms import _budgeting_exact as ex
+
+        xp = ex.ExactPrep(e)
+        xo, xt, xties = ex.phragmen_run(xp, rank, on_overflow == "skip", bool(fund_unsupported))
+        return _finish_exact(
+            e,
+            "sequential_phragmen",
+            None,
+            xo,
+            xp,
+            loads=xt,
+            tie_breaks=_named_ties(xties, e.project_ids),
+            on_overflow=on_overflow,
+        )
     prep = _Prep(e)
     cand = e.costs <= e.budget + prep.eps
     skip = on_overflow == "skip"

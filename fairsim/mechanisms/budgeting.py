@@ -16,13 +16,14 @@ from fairsim.registry import register
 
 _UTIL = {"utility": {"type": "str", "choices": list(UTILITIES), "default": "cost"}}
 _TIE = {"tie_break": {"type": "str|callable", "default": None, "doc": "None = str order of ids"}}
+_EXACT = {"exact": {"type": "bool", "default": False, "doc": "Fraction arithmetic, exact ties"}}
 
 register(
     "budgeting.greedy",
     "mechanism",
     claims=("exhaustive",),
     violates=("ejr", "ejr_up_to_one", "pjr", "jr", "fjr"),
-    params={**_UTIL, **_TIE, "fund_unsupported": {"type": "bool", "default": True}},
+    params={**_UTIL, **_TIE, **_EXACT, "fund_unsupported": {"type": "bool", "default": True}},
 )(greedy)
 register(
     "budgeting.method_of_equal_shares",
@@ -32,6 +33,7 @@ register(
     params={
         **_UTIL,
         **_TIE,
+        **_EXACT,
         "completion": {"type": "str", "choices": [None, "greedy", "add1"], "default": None},
         "add1_step": {"type": "float", "default": 1.0},
         "add1_convention": {"type": "str", "choices": ["pabutools", "pabulib"]},
@@ -41,7 +43,7 @@ register(
     "budgeting.sequential_phragmen",
     "mechanism",
     violates=("ejr",),
-    params={**_TIE, "on_overflow": {"type": "str", "choices": ["stop", "skip"]}},
+    params={**_TIE, **_EXACT, "on_overflow": {"type": "str", "choices": ["stop", "skip"]}},
 )(sequential_phragmen)
 register(
     "budgeting.max_welfare",

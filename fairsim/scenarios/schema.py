@@ -11,7 +11,7 @@ The YAML reference in the README documents every field defined here.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
     BaseModel,
@@ -674,7 +674,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "data_sharing": DataSharingScenario,
 }
 
-Scenario = FacilityScenario | BudgetingScenario | DivisionScenario | DataSharingScenario
+Scenario: TypeAlias = FacilityScenario | BudgetingScenario | DivisionScenario | DataSharingScenario
 
 __all__ = [
     "KINDS",
