@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fairsim.mechanisms._division_adversary import adversarial_online_search
 from fairsim.mechanisms._division_basic import (
     double_round_robin,
     envy_cycle,
@@ -58,6 +59,7 @@ def _register_all() -> None:
 _register_all()
 
 __all__ = [
+    "adversarial_online_search",
     "AlgorithmInvariantError",
     "OnlineChores",
     "OnlineGoodsTwoAgents",

@@ -11,8 +11,9 @@ Rules [F: fairsim's reading of the claim types]:
   cell NOT-EVALUATED. The claim FAILs if any cell fails, else is NOT-EVALUATED if any cell could
   not be evaluated, else PASSes.
 - ``ratio_formula``: every row of ``analyses.parquet`` for the analysis with a non-null
-  ``expected`` must satisfy ``|ratio - expected| <= tol`` (a NaN ratio fails; a row whose
-  ``error`` is set is NOT-EVALUATED). No such row: NOT-EVALUATED.
+  ``expected`` must satisfy ``|ratio - expected| <= tol`` (``bound: equal``), ``ratio <=
+  expected + tol`` (``at_most``) or ``ratio >= expected - tol`` (``at_least``); a NaN ratio
+  fails; a row whose ``error`` is set is NOT-EVALUATED. No such row: NOT-EVALUATED.
 - ``metric_bound``: every run of the mechanism (errored runs and NaN values count as not
   satisfying) has ``min <= metric <= max``, and, with ``require_converged``, converged.
 """
@@ -120,10 +121,19 @@ def _ratio_formula(claim: Any, analyses: pd.DataFrame) -> tuple:
             continue
         exp = float(exp)
         diff = abs(ratio - exp)
-        ok = bool(np.isfinite(diff) and diff <= claim.tol) or (ratio == exp)
+        bound = getattr(claim, "bound", "equal")
+        if bound == "at_most":
+            ok = bool(ratio <= exp + claim.tol)
+            rel = "<="
+        elif bound == "at_least":
+            ok = bool(ratio >= exp - claim.tol)
+            rel = ">="
+        else:
+            ok = bool(np.isfinite(diff) and diff <= claim.tol) or (ratio == exp)
+            rel = "vs"
         statuses.append(PASS if ok else FAIL)
         details.append(
-            f"{head}: measured {fmt_num(ratio)} vs expected {fmt_num(exp)} "
+            f"{head}: measured {fmt_num(ratio)} {rel} expected {fmt_num(exp)} "
             f"(|diff| {fmt_num(diff, 3)}, tol {fmt_num(claim.tol, 3)})"
         )
     if not statuses:

@@ -377,13 +377,17 @@ class AxiomMatrixClaim(_Strict):
 
 
 class RatioFormulaClaim(_Strict):
-    """The ratios of analysis ``analysis`` equal its ``expected`` formula within ``tol``."""
+    """The ratios of analysis ``analysis`` compared with its ``expected`` value: equal within
+    ``tol`` (``bound: equal``, the default), or a one-sided guarantee — ``at_most`` (ratio <=
+    expected + tol, e.g. a worst cost ratio under its bound) or ``at_least`` (ratio >=
+    expected - tol)."""
 
     id: str
     text: str
     type: Literal["ratio_formula"]
     analysis: str
     tol: float = Field(1e-9, ge=0.0)
+    bound: Literal["equal", "at_most", "at_least"] = "equal"
 
 
 class MetricBoundClaim(_Strict):

@@ -9,7 +9,7 @@ rejected; names are checked against :mod:`fairsim.registry` (domain ``division``
 from __future__ import annotations
 
 import inspect
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -142,6 +142,39 @@ class DivisionAxiomSpec(_Strict):
         return self.label or _div_get(self.name, "axiom").short_name
 
 
+class AdversarialOnlineAnalysis(_Strict):
+    """Worst-case search for an online rule (``type: adversarial_online``; spec §6).
+
+    For every ``n`` in ``n`` and ``m`` in ``m``, :func:`fairsim.mechanisms._division_adversary.
+    adversarial_online_search` runs ``algorithm`` (``goods_two_agents``: n must be 2; ``chores``)
+    with ``restarts`` x ``iterations`` and integer ``values_range``; one ``analyses.parquet`` row
+    each, ``expected`` = the bound (0.5 for goods, 2 - 1/n for chores) [F].
+    """
+
+    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    type: Literal["adversarial_online"]
+    algorithm: Literal["goods_two_agents", "chores"]
+    n: list[Annotated[int, Field(ge=2, le=8)]] = Field(min_length=1)
+    m: list[Annotated[int, Field(ge=1, le=16)]] = Field(min_length=1)
+    restarts: int = Field(default=20, ge=1, le=10_000)
+    iterations: int = Field(default=200, ge=0, le=100_000)
+    values_range: tuple[int, int] = (1, 100)
+    temperature: float = Field(default=0.05, ge=0.0)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> AdversarialOnlineAnalysis:
+        if self.algorithm == "goods_two_agents" and any(k != 2 for k in self.n):
+            raise ValueError(f"analysis {self.id!r}: goods_two_agents needs n = 2; got {self.n}")
+        lo, hi = self.values_range
+        if not (0 <= lo <= hi and 1 <= hi <= 1_000_000):
+            raise ValueError(
+                f"analysis {self.id!r}: values_range must satisfy 0 <= low <= high, "
+                f"1 <= high <= 1000000; got {self.values_range}"
+            )
+        return self
+
+
 DEFAULT_DIVISION_AXIOMS = ["ef1", "efx", "prop1", "mms"]
 DEFAULT_DIVISION_METRICS = [
     "mms_ratio",
@@ -171,11 +204,7 @@ class DivisionScenario(_Strict):
     metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_DIVISION_METRICS))
     sweep: SweepSpec | None = None
     claims: list[ClaimSpec] = Field(default_factory=list)
-
-    @property
-    def analyses(self) -> list[Any]:
-        """No analyses for this kind (kept for the runner's and reports' generic code)."""
-        return []
+    analyses: list[AdversarialOnlineAnalysis] = Field(default_factory=list)
 
     @field_validator("mechanisms", "behaviours", "axioms", mode="before")
     @classmethod
@@ -201,17 +230,19 @@ class DivisionScenario(_Strict):
         total = sum(b.share for b in self.behaviours)
         if abs(total - 1.0) > 1e-9:
             raise ValueError(f"behaviour shares must sum to 1; got {total:g}")
-        ids = [c.id for c in self.claims]
+        ids = [a.id for a in self.analyses] + [c.id for c in self.claims]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
-            raise ValueError(f"claim ids must be unique; repeated: {sorted(dup)}")
+            raise ValueError(f"analysis and claim ids must be unique; repeated: {sorted(dup)}")
+        known = {a.id for a in self.analyses}
         for c in self.claims:
-            if isinstance(c, RatioFormulaClaim):
-                raise ValueError(f"claim {c.id!r}: ratio_formula claims need facility analyses")
+            if isinstance(c, RatioFormulaClaim) and c.analysis not in known:
+                raise ValueError(f"claim {c.id!r} refers to unknown analysis {c.analysis!r}")
         return self
 
 
 __all__ = [
+    "AdversarialOnlineAnalysis",
     "DEFAULT_DIVISION_AXIOMS",
     "DEFAULT_DIVISION_METRICS",
     "DivisionAxiomSpec",

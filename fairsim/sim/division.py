@@ -19,7 +19,8 @@ Columns (besides the common ones): head ``distribution``, ``behaviour``; mid ``m
 (list<float64>: each agent's TRUE utility, negative for chores). ``metric.mms_ratio`` is the
 minimum over agents of :func:`fairsim.axioms.division.mms_ratio` (exact MMS kernel); ``axiom.*``
 columns are named by the axiom's label (``mms`` with ``params: {alpha: 0.5}`` can be labelled
-``mms_half``). No ``rounds.parquet`` rows and no analyses.
+``mms_half``). No ``rounds.parquet`` rows. Analyses (``type: adversarial_online``): see
+:func:`run_analyses`.
 """
 
 from __future__ import annotations
@@ -220,11 +221,69 @@ def schemas(points: Sequence[Any], kinds: Sequence[tuple[str, str]]) -> tuple[An
     return store.results_schema(kinds, metrics, axioms, head=HEAD, mid=MID), ROUNDS
 
 
+ANALYSIS_KEY = 0xA7A1
+"""First spawn-key word of the analyses' seeds (as :mod:`fairsim.sim.runner`)."""
+
+
+def _bound(algorithm: str, n: int) -> float:
+    """The guarantee the search tests: 0.5 (goods, spec §6.1) or 2 - 1/n (chores, spec §6.2)."""
+    return 0.5 if algorithm == "goods_two_agents" else 2.0 - 1.0 / n
+
+
 def run_analyses(scenario: Any, root_seed: int) -> list[dict[str, Any]]:
-    """Fair-division scenarios have no analyses (an empty list)."""
-    if getattr(scenario, "analyses", []):
-        raise InputError("fair_division scenarios have no analyses")
-    return []
+    """Rows of ``analyses.parquet``: one per ``adversarial_online`` analysis x n x m.
+
+    Each row holds ``ratio`` = the worst ratio found by
+    :func:`fairsim.mechanisms._division_adversary.adversarial_online_search` (goods: the smallest
+    u_i/MMS_i; chores: the largest c_i/MMS^c_i; exact MMS only), ``expected`` = the bound (0.5 or
+    2 - 1/n), ``worst_profile`` = the worst instance as the rule saw it (``V[:, order]`` flattened
+    row-major, n x m), ``profiles_checked`` = the evaluations. ``mechanism`` is the online rule,
+    ``objective`` ``"min_mms_ratio"`` (goods) or ``"max_cost_over_mms"`` (chores), ``method``
+    ``"adversarial_m=<m>"``. Seeds: ``SeedSequence(root_seed, spawn_key=(ANALYSIS_KEY, a, n, m))``.
+    Errors go to ``error``.
+    """
+    from fairsim.mechanisms._division_adversary import adversarial_online_search
+
+    rows: list[dict[str, Any]] = []
+    for a_idx, an in enumerate(getattr(scenario, "analyses", [])):
+        goods = an.algorithm == "goods_two_agents"
+        for n in an.n:
+            for m in an.m:
+                row: dict[str, Any] = {
+                    "analysis": an.id,
+                    "type": an.type,
+                    "mechanism": "online_goods_two_agents" if goods else "online_chores",
+                    "n": int(n),
+                    "objective": "min_mms_ratio" if goods else "max_cost_over_mms",
+                    "method": f"adversarial_m={int(m)}",
+                }
+                try:
+                    seq = np.random.SeedSequence(
+                        root_seed, spawn_key=(ANALYSIS_KEY, a_idx, int(n), int(m))
+                    )
+                    ratio, V, order, evals = adversarial_online_search(
+                        an.algorithm,
+                        int(n),
+                        int(m),
+                        restarts=int(an.restarts),
+                        iterations=int(an.iterations),
+                        rng=np.random.default_rng(seq),
+                        values_range=(int(an.values_range[0]), int(an.values_range[1])),
+                        temperature=float(an.temperature),
+                        params=dict(an.params),
+                    )
+                    row["ratio"] = float(ratio)
+                    row["worst_profile"] = (
+                        None
+                        if V is None or order is None
+                        else V[:, order].astype(np.float64).reshape(-1).tolist()
+                    )
+                    row["profiles_checked"] = int(evals)
+                    row["expected"] = _bound(an.algorithm, int(n))
+                except Exception as exc:  # noqa: BLE001 - recorded in the error column
+                    row["error"] = _error_text(exc)
+                rows.append(row)
+    return rows
 
 
 __all__ = ["draw_instance", "mechanism_runner", "run_analyses", "run_one", "schemas"]

@@ -56,6 +56,23 @@ def test_ratio_tolerance_and_missing_analysis(tmp_path):
     assert c["absent"].status == "NOT-EVALUATED"
 
 
+def test_ratio_one_sided_bounds(tmp_path):
+    # analysis sw_bad: measured 1.5, expected 1.25 (see the fixture)
+    claim = {"text": "", "type": "ratio_formula", "analysis": "sw_bad"}
+    root = _with_claims(
+        tmp_path,
+        [
+            {**claim, "id": "most", "bound": "at_most"},  # 1.5 <= 1.25: no
+            {**claim, "id": "least", "bound": "at_least"},  # 1.5 >= 1.25: yes
+            {**claim, "id": "most_tol", "bound": "at_most", "tol": 0.25},  # 1.5 <= 1.5: yes
+        ],
+    )
+    c = _by_id(root)
+    assert c["most"].status == "FAIL"
+    assert c["least"].status == "PASS" and "measured 1.5 >= expected 1.25" in c["least"].measured
+    assert c["most_tol"].status == "PASS"
+
+
 def test_metric_bound_edges(tmp_path):
     root = _with_claims(
         tmp_path,
