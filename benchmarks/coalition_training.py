@@ -6,7 +6,17 @@ and L2) for ``--coalitions`` random coalitions of ``--parties`` data owners
 sequential baseline is fairsim's numpy reference, not scikit-learn (scikit-learn is not a
 dependency). Values must agree (max |diff| is printed).
 
+``--sklearn`` adds a sequential scikit-learn loop (run it from a separate venv holding
+scikit-learn, never fairsim's own): one ``LogisticRegression(solver="lbfgs")`` per coalition on
+the same standardised rows (pooled mean and standard deviation, as the game does). fairsim
+minimises ``mean CE + (l2/2) ||W||^2`` over a C-column softmax (bias unpenalised); for two classes
+that optimum is the binary logistic one with penalty ``(l2/4) ||w||^2``, i.e. scikit-learn's
+``C = 2 / (l2 * m_S)`` for a coalition of ``m_S`` rows (``C = 1 / (l2 * m_S)`` for more classes).
+The sklearn loop is timed on all coalitions; the mean validation accuracy and log loss of both
+are printed so that ``--sklearn-max-iter`` can be matched to the GD's quality.
+
     python benchmarks/coalition_training.py --coalitions 1024 [--device cuda]
+    /tmp/sk-bench/bin/python benchmarks/coalition_training.py --coalitions 1024 --sklearn
 """
 
 from __future__ import annotations
@@ -27,6 +37,9 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--reference", type=int, default=128, help="coalitions timed for numpy")
+    ap.add_argument("--l2", type=float, default=1e-3)
+    ap.add_argument("--sklearn", action="store_true", help="also time a scikit-learn loop")
+    ap.add_argument("--sklearn-max-iter", type=int, default=100)
     a = ap.parse_args()
     import torch
 
@@ -41,7 +54,7 @@ def main() -> None:
     yv = (Xv @ w > 0).astype(np.int64)
     own = np.repeat(np.arange(a.parties), a.rows)
     C = rng.random((a.coalitions, a.parties)) < 0.5
-    kw = dict(epochs=a.epochs, metric="neg_log_loss", cache=False)
+    kw = dict(epochs=a.epochs, l2=a.l2, metric="neg_log_loss", cache=False)
     g_t = ModelUtilityGame(
         X, y, own, Xv, yv, backend="torch", device=a.device, batch_size=a.batch_size, **kw
     )
@@ -63,6 +76,56 @@ def main() -> None:
     print(f"numpy sequential (extrapolated from {k}): {t_ref:.3f} s")
     print(f"torch batched: {t_torch:.3f} s  speedup {t_ref / t_torch:.1f}x")
     print(f"max |torch - numpy| on {k} coalitions: {np.max(np.abs(vt[:k] - vn)):.2e}")
+    if a.sklearn:
+        acc = ModelUtilityGame(
+            X, y, own, Xv, yv, backend="numpy", epochs=a.epochs, l2=a.l2, cache=False
+        ).value(C[:k])
+        t_sk, sk_ll, sk_acc, iters = sklearn_loop(X, y, own, Xv, yv, C, a.l2, a.sklearn_max_iter)
+        print(
+            f"sklearn LogisticRegression(lbfgs, max_iter={a.sklearn_max_iter}) sequential: "
+            f"{t_sk:.3f} s on {a.coalitions} coalitions (mean lbfgs iterations {iters:.1f})"
+        )
+        print(f"torch batched vs sklearn sequential: {t_sk / t_torch:.2f}x")
+        print(
+            f"fairsim GD: mean val log loss {-np.mean(vt):.4f} (all), "
+            f"mean val accuracy {np.mean(acc):.4f} (first {k})"
+        )
+        print(
+            f"sklearn:    mean val log loss {np.mean(sk_ll):.4f}, mean val accuracy {np.mean(sk_acc):.4f}"
+        )
+
+
+def sklearn_loop(X, y, own, Xv, yv, C, l2, max_iter):
+    """Sequential scikit-learn fits, one per coalition; returns (seconds, log losses, accs, iters)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+
+    mu, sd = X.mean(axis=0), X.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    xs, xvs = (X - mu) / sd, (Xv - mu) / sd
+    n_cls = int(max(y.max(), yv.max())) + 1
+    scale = 2.0 if n_cls == 2 else 1.0
+    lls, accs, its = [], [], []
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    t0 = time.perf_counter()
+    for c in C:
+        rows = c[own]
+        m_s = int(rows.sum())
+        if m_s == 0 or np.unique(y[rows]).size < 2:
+            lls.append(np.log(n_cls))
+            accs.append(np.nan)
+            continue
+        clf = LogisticRegression(C=scale / (l2 * m_s), solver="lbfgs", max_iter=max_iter)
+        clf.fit(xs[rows], y[rows])
+        p = clf.predict_proba(xvs)
+        lls.append(log_loss(yv, p, labels=clf.classes_))
+        accs.append(np.mean(clf.classes_[p.argmax(axis=1)] == yv))
+        its.append(int(np.max(clf.n_iter_)))
+    dt = time.perf_counter() - t0
+    return dt, np.array(lls), np.array(accs)[~np.isnan(accs)], float(np.mean(its))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,13 @@ Run in a separate venv holding the peers (never fairsim's own):
     /tmp/val-bench/bin/pip install -e /work/main --no-deps
     /tmp/val-bench/bin/python benchmarks/shapley_exact.py --exact 16 20 --pydvl 16 --estimators 16
 
+``--estimators`` also runs pyDVL's ``ShapleyValuation`` + ``PermutationSampler`` (against exact
+Shapley) and ``MSRBanzhafValuation`` (against exact Banzhaf, next to fairsim's ``banzhaf(...,
+method="msr")``) at the same budgets, unless ``--no-pydvl-estimators``. pyDVL's budget is counted
+by wrapping the game's score: a permutation costs ``n`` calls (pyDVL's utility answers the empty
+coalition without calling the game), an MSR sample one call; the stopping rule is ``MaxSamples``
+set so that the counted calls do not exceed the budget (the table's last column reports them).
+
 Game: weighted voting, weights ``default_rng(0).integers(1, 20, size=n)``, quota ``W // 2 + 1``
 (spec §7). Every library gets the same vectorised value function ``bool (k, n) -> (k,)``; fairsim
 additionally uses its numba table path. Times are wall seconds (``perf_counter``), best of
@@ -20,7 +27,7 @@ import time
 import numpy as np
 
 from fairsim.mechanisms.games import WeightedVotingGame
-from fairsim.mechanisms.valuation import shapley
+from fairsim.mechanisms.valuation import banzhaf, shapley
 
 
 def instance(n: int) -> WeightedVotingGame:
@@ -81,6 +88,49 @@ def pydvl_exact(g: WeightedVotingGame) -> tuple[np.ndarray, float]:
     return out, dt
 
 
+def _pydvl_game(g: WeightedVotingGame, calls: list[int]):
+    from numpy.typing import NDArray
+    from pydvl.valuation.games import Game
+
+    class Voting(Game):
+        def __init__(self) -> None:
+            super().__init__(g.n_players, score_range=(0, 1))
+
+        def _score(self, X: NDArray) -> float:
+            calls[0] += 1
+            return float(g.weights[np.asarray(X, dtype=int).ravel()].sum() >= g.quota)
+
+    return Voting()
+
+
+def pydvl_estimate(
+    g: WeightedVotingGame, kind: str, budget: int, seed: int
+) -> tuple[np.ndarray, float, int]:
+    """One pyDVL run: ``kind`` is ``"permutation"`` (Shapley) or ``"msr"`` (Banzhaf)."""
+    from pydvl.valuation.methods.banzhaf import MSRBanzhafValuation
+    from pydvl.valuation.methods.shapley import ShapleyValuation
+    from pydvl.valuation.samplers import PermutationSampler
+    from pydvl.valuation.stopping import MaxSamples
+
+    n = g.n_players
+    calls = [0]
+    game = _pydvl_game(g, calls)
+    if kind == "permutation":
+        sampler = PermutationSampler(seed=seed)
+        stop = MaxSamples(sampler, budget // n)
+        val = ShapleyValuation(game.u, sampler=sampler, is_done=stop, progress=False)
+    else:
+        val = MSRBanzhafValuation(game.u, is_done=None, seed=seed, progress=False)  # type: ignore[arg-type]
+        val.is_done = MaxSamples(val.sampler, budget)
+    t = time.perf_counter()
+    val.fit(game.data)
+    dt = time.perf_counter() - t
+    res = val.result
+    out = np.zeros(n)
+    out[np.asarray(res.indices, dtype=int)] = res.values
+    return out, dt, calls[0]
+
+
 def fairsim_exact(g: WeightedVotingGame, repeat: int) -> tuple[np.ndarray, float]:
     shapley(instance(4))  # JIT warm-up (cached on disk after the first run)
     best = float("inf")
@@ -91,17 +141,18 @@ def fairsim_exact(g: WeightedVotingGame, repeat: int) -> tuple[np.ndarray, float
     return r.values, best
 
 
-def estimators(n: int, budgets: list[int], seeds: int) -> None:
+def estimators(n: int, budgets: list[int], seeds: int, with_pydvl: bool = True) -> None:
     import shapiq
 
     g = instance(n)
     exact = shapley(g).values
+    exact_bz = banzhaf(g).values
     f = value_fn(g)
     print(f"\n## estimators, n={n}, MAE over {seeds} seeds (wall s per run)")
     print("| method | budget | MAE | mean wall s | evaluations used |")
     print("|---|---:|---:|---:|---:|")
     for budget in budgets:
-        for m in ("permutation", "antithetic", "stratified", "owen", "kernel", "tmc"):
+        for m in ("permutation", "antithetic", "stratified", "owen", "kernel", "svarm", "tmc"):
             errs, ts, evs = [], [], []
             for s in range(seeds):
                 t = time.perf_counter()
@@ -121,7 +172,36 @@ def estimators(n: int, budgets: list[int], seeds: int) -> None:
                 ts.append(time.perf_counter() - t)
                 errs.append(np.abs(_iv_values(iv, n) - exact).mean())
             print(
-                f"| shapiq {name} | {budget} | {np.mean(errs):.4f} | {np.mean(ts):.4f} | <= {budget} |"
+                f"| shapiq {name} | {budget} | {np.mean(errs):.4f} | {np.mean(ts):.4f} | <= {budget} |",
+                flush=True,
+            )
+        errs, ts, evs = [], [], []
+        for s in range(seeds):
+            t = time.perf_counter()
+            r = banzhaf(g, method="msr", budget=budget, rng=s)
+            ts.append(time.perf_counter() - t)
+            errs.append(np.abs(r.values - exact_bz).mean())
+            evs.append(r.evaluations)
+        print(
+            f"| fairsim banzhaf msr (vs exact Banzhaf) | {budget} | {np.mean(errs):.4f} "
+            f"| {np.mean(ts):.4f} | {np.mean(evs):.0f} |",
+            flush=True,
+        )
+        if not with_pydvl:
+            continue
+        for kind, ref, label in (
+            ("permutation", exact, "pyDVL ShapleyValuation + PermutationSampler"),
+            ("msr", exact_bz, "pyDVL MSRBanzhafValuation (vs exact Banzhaf)"),
+        ):
+            errs, ts, evs = [], [], []
+            for s in range(seeds):
+                v, t, c = pydvl_estimate(g, kind, budget, s)
+                ts.append(t)
+                errs.append(np.abs(v - ref).mean())
+                evs.append(c)
+            print(
+                f"| {label} | {budget} | {np.mean(errs):.4f} | {np.mean(ts):.4f} | {np.mean(evs):.0f} |",
+                flush=True,
             )
 
 
@@ -134,6 +214,7 @@ def main() -> None:
     ap.add_argument("--budgets", type=int, nargs="*", default=[2000, 10000])
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-pydvl-estimators", action="store_true")
     a = ap.parse_args()
     print("| n | library | wall s | ratio to fairsim | max abs diff to fairsim |")
     print("|---:|---|---:|---:|---:|")
@@ -154,7 +235,7 @@ def main() -> None:
                 flush=True,
             )
     for n in a.estimators:
-        estimators(n, a.budgets, a.seeds)
+        estimators(n, a.budgets, a.seeds, not a.no_pydvl_estimators)
 
 
 if __name__ == "__main__":
