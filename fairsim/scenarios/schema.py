@@ -11,7 +11,7 @@ The YAML reference in the README documents every field defined here.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Any, ClassVar, Literal, TypeAlias
 
 from pydantic import (
     BaseModel,
@@ -174,6 +174,9 @@ class BehaviourSpec(_Strict):
     ``params`` go to the behaviour (e.g. ``{scale: 0.2}`` for random misreports).
     """
 
+    #: registry domain the name is looked up in; each scenario kind subclasses with its own
+    registry_domain: ClassVar[str] = "facility"
+
     name: str
     share: float = Field(default=1.0, ge=0.0, le=1.0)
     params: dict[str, Any] = Field(default_factory=dict, validate_default=True)
@@ -181,13 +184,13 @@ class BehaviourSpec(_Strict):
     @field_validator("name")
     @classmethod
     def _known(cls, v: str) -> str:
-        registry.get(v, "behaviour", domain="facility")
+        registry.get(v, "behaviour", domain=cls.registry_domain)
         return v
 
     @field_validator("params")
     @classmethod
     def _params(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        return _check_params("behaviour", info.data.get("name"), v)
+        return _check_params("behaviour", info.data.get("name"), v, domain=cls.registry_domain)
 
 
 class FacilityAgents(_Strict):
@@ -229,6 +232,9 @@ class MechanismSpec(_Strict):
     (``fairsim list`` shows them): unknown names and missing required ones are errors.
     """
 
+    #: registry domain the name is looked up in; each scenario kind subclasses with its own
+    registry_domain: ClassVar[str] = "facility"
+
     name: str
     params: dict[str, Any] = Field(default_factory=dict, validate_default=True)
     label: str | None = None
@@ -236,13 +242,13 @@ class MechanismSpec(_Strict):
     @field_validator("name")
     @classmethod
     def _known(cls, v: str) -> str:
-        registry.get(v, "mechanism", domain="facility")
+        registry.get(v, "mechanism", domain=cls.registry_domain)
         return v
 
     @field_validator("params")
     @classmethod
     def _params(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        return _check_params("mechanism", info.data.get("name"), v)
+        return _check_params("mechanism", info.data.get("name"), v, domain=cls.registry_domain)
 
     @property
     def display(self) -> str:
@@ -542,44 +548,16 @@ class PBInstances(_Strict):
         return self
 
 
-class PBBehaviourSpec(_Strict):
+class PBBehaviourSpec(BehaviourSpec):
     """A voter behaviour (``truthful`` or ``truncate`` with ``params: {k}``) and its share."""
 
-    name: str
-    share: float = Field(default=1.0, ge=0.0, le=1.0)
-    params: dict[str, Any] = Field(default_factory=dict, validate_default=True)
-
-    @field_validator("name")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        _pb_get(v, "behaviour")
-        return v
-
-    @field_validator("params")
-    @classmethod
-    def _params(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        name = info.data.get("name")
-        if isinstance(name, str):
-            _pb_get(name, "behaviour")
-        return _check_params("behaviour", name, v, domain="budgeting")
+    registry_domain: ClassVar[str] = "budgeting"
 
 
 class PBMechanismSpec(MechanismSpec):
     """A registered ``budgeting.*`` rule with parameters (``utility``, ``completion``, ...)."""
 
-    @field_validator("name")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        _pb_get(v, "mechanism")
-        return v
-
-    @field_validator("params")
-    @classmethod
-    def _params(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        name = info.data.get("name")
-        if isinstance(name, str):
-            _pb_get(name, "mechanism")
-        return _check_params("mechanism", name, v, domain="budgeting")
+    registry_domain: ClassVar[str] = "budgeting"
 
 
 class ElectionsSpec(_Strict):

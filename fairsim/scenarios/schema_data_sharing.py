@@ -7,7 +7,7 @@ contributions are valued with a Shapley estimator and a reward rule pays them.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -87,19 +87,7 @@ class DSEstimator(_Strict):
 class DSMechanismSpec(MechanismSpec):
     """A reward rule ``data_sharing.<name>`` (``proportional``, ``rho_shapley``, ``time_aware``)."""
 
-    @field_validator("name")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        _ds_get(v, "mechanism")
-        return v
-
-    @field_validator("params")
-    @classmethod
-    def _params(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        name = info.data.get("name")
-        if isinstance(name, str):
-            _ds_get(name, "mechanism")
-        return _check_params("mechanism", name, v, domain="data_sharing")
+    registry_domain: ClassVar[str] = "data_sharing"
 
 
 DEFAULT_DS_AXIOMS = ["individual_rationality", "stability", "weak_efficiency"]

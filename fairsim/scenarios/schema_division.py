@@ -9,17 +9,17 @@ rejected; names are checked against :mod:`fairsim.registry` (domain ``division``
 from __future__ import annotations
 
 import inspect
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from fairsim import registry
 from fairsim.scenarios.schema import (
+    BehaviourSpec,
     ClaimSpec,
     MechanismSpec,
     RatioFormulaClaim,
     SweepSpec,
-    _check_params,
     _Strict,
 )
 
@@ -78,38 +78,18 @@ class DivisionInstances(_Strict):
         return self
 
 
-class DivisionBehaviourSpec(_Strict):
+class DivisionBehaviourSpec(BehaviourSpec):
     """An agent behaviour (``truthful`` or ``best_response`` with ``params: {rounds, factor}``)
     and the share of agents using it."""
 
-    name: str
-    share: float = Field(default=1.0, ge=0.0, le=1.0)
-    params: dict[str, Any] = Field(default_factory=dict, validate_default=True)
-
-    @field_validator("name")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        _div_get(v, "behaviour")
-        return v
-
-    @field_validator("params")
-    @classmethod
-    def _params(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        name = info.data.get("name")
-        if isinstance(name, str):
-            _div_get(name, "behaviour")
-        return _check_params("behaviour", name, v, domain="division")
+    registry_domain: ClassVar[str] = "division"
 
 
 class DivisionMechanismSpec(MechanismSpec):
     """A registered ``division.*`` mechanism with keyword parameters (checked against its
     signature)."""
 
-    @field_validator("name")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        _div_get(v, "mechanism")
-        return v
+    registry_domain: ClassVar[str] = "division"
 
     @field_validator("params")
     @classmethod
