@@ -283,23 +283,10 @@ def _aggregate(row: dict[str, Any], years: list[tuple[dict[str, float], dict[str
 
 def schemas(points: Sequence[Any], kinds: Sequence[tuple[str, str]]) -> tuple[Any, Any]:
     """(results schema, rounds schema) of the PB design points ``points``."""
-
-    def names(kind: str, attr: str) -> list[str]:
-        out = [
-            registry.get(x, kind, domain=_DOMAIN).short_name
-            for dp in points
-            for x in getattr(dp.scenario, attr)
-        ]
-        return store.unique(out)
-
-    axioms, metrics = names("axiom", "axioms"), names("metric", "metrics")
+    axioms = store.registered_names(points, "axioms", "axiom", _DOMAIN)
+    metrics = store.registered_names(points, "metrics", "metric", _DOMAIN)
     results = store.results_schema(kinds, metrics, axioms, head=HEAD, mid=MID)
-    rounds = pa.schema(
-        ROUNDS_HEAD
-        + [(S.METRIC_PREFIX + m, pa.float64()) for m in metrics]
-        + [(S.AXIOM_PREFIX + a, pa.bool_()) for a in axioms]
-    )
-    return results, rounds
+    return results, store.scored_rounds_schema(ROUNDS_HEAD, metrics, axioms)
 
 
 def run_analyses(scenario: Any, root_seed: int) -> list[dict[str, Any]]:

@@ -210,13 +210,7 @@ def run_one(
 
 def schemas(points: Sequence[Any], kinds: Sequence[tuple[str, str]]) -> tuple[Any, Any]:
     """(results schema, rounds schema) of the fair-division design points ``points``."""
-    metrics = store.unique(
-        [
-            registry.get(m, "metric", domain=_DOMAIN).short_name
-            for dp in points
-            for m in dp.scenario.metrics
-        ]
-    )
+    metrics = store.registered_names(points, "metrics", "metric", _DOMAIN)
     axioms = store.unique([a.column for dp in points for a in dp.scenario.axioms])
     return store.results_schema(kinds, metrics, axioms, head=HEAD, mid=MID), ROUNDS
 

@@ -109,6 +109,30 @@ def results_schema(
     return pa.schema(fields)
 
 
+def registered_names(points: Sequence[Any], attr: str, kind: str, domain: str) -> list[str]:
+    """Short registry names of the ``attr`` list (``"axioms"``, ``"metrics"``) over all design
+    ``points``, in first-seen order without repeats (the scored columns of a domain plugin)."""
+    from fairsim import registry
+
+    return unique(
+        registry.get(x, kind, domain=domain).short_name
+        for dp in points
+        for x in getattr(dp.scenario, attr)
+    )
+
+
+def scored_rounds_schema(
+    head: Sequence[tuple[str, pa.DataType]], metrics: Sequence[str], axioms: Sequence[str]
+) -> pa.Schema:
+    """A ``rounds.parquet`` schema: the plugin's ``head`` columns, then one float64 column per
+    metric and one bool column per axiom."""
+    return pa.schema(
+        list(head)
+        + [(S.METRIC_PREFIX + m, pa.float64()) for m in metrics]
+        + [(S.AXIOM_PREFIX + a, pa.bool_()) for a in axioms]
+    )
+
+
 def rounds_schema(outcome_axioms: Sequence[str]) -> pa.Schema:
     """Schema of ``rounds.parquet`` (``outcome_axioms``: short names of the outcome axioms)."""
     return pa.schema(_ROUNDS_HEAD + [(S.AXIOM_PREFIX + a, pa.bool_()) for a in outcome_axioms])
