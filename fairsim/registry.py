@@ -35,6 +35,8 @@ _PROVIDERS: tuple[str, ...] = (
     "fairsim.axioms.division",
     "fairsim.agents.division",
     "fairsim.sim.data_sharing",
+    "fairsim.mechanisms.federated",
+    "fairsim.axioms.federated",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
