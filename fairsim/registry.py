@@ -37,6 +37,7 @@ _PROVIDERS: tuple[str, ...] = (
     "fairsim.sim.data_sharing",
     "fairsim.mechanisms.federated",
     "fairsim.axioms.federated",
+    "fairsim.agents.federated",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
