@@ -4,7 +4,17 @@ Run in a separate venv holding the peers (never fairsim's own):
 
     python3 -m venv /tmp/val-bench && /tmp/val-bench/bin/pip install shapiq pydvl
     /tmp/val-bench/bin/pip install -e /work/main --no-deps
-    /tmp/val-bench/bin/python benchmarks/shapley_exact.py --exact 16 20 --pydvl 16 --estimators 16
+    /tmp/val-bench/bin/python benchmarks/shapley_exact.py --exact 16 20 --pydvl 16 20 --estimators 16
+
+On a GPU machine (no peers needed): ``python benchmarks/shapley_exact.py --exact --fairsim-only
+16 20 24 --estimators --no-peers --device cuda`` times the torch GEMM path on CUDA.
+
+Exact rows: fairsim numba (``shapley(game)``), fairsim torch (``shapley(game, backend="torch",
+device=...)``, the batched GEMM of spec §4, one game) and fairsim torch batched
+(``shapley_tables`` on ``--batch`` tables at once, time per game), then shapiq ``ExactComputer``
+and pyDVL exact. pyDVL exact runs under ``MaxTime(--pydvl-cap)``; when the cap stops it, the row
+reports the capped wall time, the fraction of the utility calls done and the time extrapolated
+linearly to all ``n 2^n - n`` calls (the count measured for a complete run), labelled as such.
 
 ``--estimators`` also runs pyDVL's ``ShapleyValuation`` + ``PermutationSampler`` (against exact
 Shapley) and ``MSRBanzhafValuation`` (against exact Banzhaf, next to fairsim's ``banzhaf(...,
@@ -15,7 +25,7 @@ set so that the counted calls do not exceed the budget (the table's last column 
 
 Game: weighted voting, weights ``default_rng(0).integers(1, 20, size=n)``, quota ``W // 2 + 1``
 (spec §7). Every library gets the same vectorised value function ``bool (k, n) -> (k,)``; fairsim
-additionally uses its numba table path. Times are wall seconds (``perf_counter``), best of
+additionally uses its numba table path. Times are wall seconds (``perf_counter``), median of
 ``--repeat`` for fairsim (after a JIT warm-up), one run for the peers.
 """
 
@@ -27,7 +37,7 @@ import time
 import numpy as np
 
 from fairsim.mechanisms.games import WeightedVotingGame
-from fairsim.mechanisms.valuation import banzhaf, shapley
+from fairsim.mechanisms.valuation import banzhaf, shapley, shapley_tables
 
 
 def instance(n: int) -> WeightedVotingGame:
@@ -62,30 +72,25 @@ def _iv_values(iv, n: int) -> np.ndarray:
     return out
 
 
-def pydvl_exact(g: WeightedVotingGame) -> tuple[np.ndarray, float]:
-    from numpy.typing import NDArray
-    from pydvl.valuation.games import Game
+def pydvl_exact(g: WeightedVotingGame, cap: float) -> tuple[np.ndarray, float, int, bool]:
+    """pyDVL exact Shapley, stopped by ``MaxTime(cap)``; returns values, wall s, calls, complete."""
     from pydvl.valuation.methods.shapley import ShapleyValuation
     from pydvl.valuation.samplers import DeterministicUniformSampler
-    from pydvl.valuation.stopping import NoStopping
+    from pydvl.valuation.stopping import MaxTime, NoStopping
 
-    class Voting(Game):
-        def __init__(self) -> None:
-            super().__init__(g.n_players, score_range=(0, 1))
-
-        def _score(self, X: NDArray) -> float:
-            return float(g.weights[np.asarray(X, dtype=int).ravel()].sum() >= g.quota)
-
-    game = Voting()
+    calls = [0]
+    game = _pydvl_game(g, calls)
     sampler = DeterministicUniformSampler()
-    val = ShapleyValuation(game.u, sampler=sampler, is_done=NoStopping(sampler), progress=False)
+    stop = NoStopping(sampler) | MaxTime(cap)
+    val = ShapleyValuation(game.u, sampler=sampler, is_done=stop, progress=False)
     t = time.perf_counter()
     val.fit(game.data)
     dt = time.perf_counter() - t
     res = val.result
     out = np.zeros(g.n_players)
     out[np.asarray(res.indices, dtype=int)] = res.values
-    return out, dt
+    n = g.n_players
+    return out, dt, calls[0], calls[0] >= n * (1 << n) - n
 
 
 def _pydvl_game(g: WeightedVotingGame, calls: list[int]):
@@ -133,12 +138,38 @@ def pydvl_estimate(
 
 def fairsim_exact(g: WeightedVotingGame, repeat: int) -> tuple[np.ndarray, float]:
     shapley(instance(4))  # JIT warm-up (cached on disk after the first run)
-    best = float("inf")
+    times = []
     for _ in range(repeat):
         t = time.perf_counter()
         r = shapley(g)
-        best = min(best, time.perf_counter() - t)
-    return r.values, best
+        times.append(time.perf_counter() - t)
+    return r.values, float(np.median(times))
+
+
+def torch_exact(g: WeightedVotingGame, repeat: int, device: str) -> tuple[np.ndarray, float]:
+    """``shapley(game, backend="torch")``: table on host, batched GEMM on ``device``."""
+    shapley(instance(4), backend="torch", device=device)  # warm-up (CUDA context, kernels)
+    shapley(g, backend="torch", device=device)
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        r = shapley(g, backend="torch", device=device)
+        times.append(time.perf_counter() - t)
+    return r.values, float(np.median(times))
+
+
+def torch_batched(
+    g: WeightedVotingGame, batch: int, repeat: int, device: str
+) -> tuple[np.ndarray, float]:
+    """``shapley_tables`` on ``batch`` copies of the game's table: wall s per game (GEMM only)."""
+    T = np.repeat(g.table()[None, :], batch, axis=0)
+    shapley_tables(T[:1], backend="torch", device=device)
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = shapley_tables(T, backend="torch", device=device)
+        times.append(time.perf_counter() - t)
+    return out[-1], float(np.median(times)) / batch
 
 
 def estimators(n: int, budgets: list[int], seeds: int, with_pydvl: bool = True) -> None:
@@ -210,18 +241,44 @@ def main() -> None:
     ap.add_argument("--exact", type=int, nargs="*", default=[16, 20])
     ap.add_argument("--fairsim-only", type=int, nargs="*", default=[24])
     ap.add_argument("--pydvl", type=int, nargs="*", default=[])
+    ap.add_argument("--pydvl-cap", type=float, default=300.0, help="MaxTime for pyDVL exact (s)")
     ap.add_argument("--estimators", type=int, nargs="*", default=[16])
     ap.add_argument("--budgets", type=int, nargs="*", default=[2000, 10000])
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--device", default="cpu", help="device of the torch rows: cpu or cuda")
+    ap.add_argument("--batch", type=int, default=8, help="tables per shapley_tables call")
+    ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--torch-threads", type=int, default=0, help="torch.set_num_threads (0: keep)")
+    ap.add_argument("--no-peers", action="store_true", help="skip shapiq and pyDVL exact")
     ap.add_argument("--no-pydvl-estimators", action="store_true")
     a = ap.parse_args()
-    print("| n | library | wall s | ratio to fairsim | max abs diff to fairsim |")
+    if a.torch_threads > 0 and not a.no_torch:
+        import torch
+
+        torch.set_num_threads(a.torch_threads)
+    print("| n | library | wall s | ratio to fairsim numba | max abs diff to fairsim numba |")
     print("|---:|---|---:|---:|---:|")
     for n in sorted(set(a.exact) | set(a.pydvl) | set(a.fairsim_only)):
         g = instance(n)
         ref, tf = fairsim_exact(g, a.repeat)
         print(f"| {n} | fairsim exact (numba) | {tf:.3f} | 1.0 | 0 |", flush=True)
+        if not a.no_torch:
+            thr = f", {a.torch_threads} thread(s)" if a.torch_threads > 0 else ""
+            v, t = torch_exact(g, a.repeat, a.device)
+            print(
+                f"| {n} | fairsim exact (torch GEMM, {a.device}{thr}) | {t:.3f} | {t / tf:.1f} "
+                f"| {np.abs(v - ref).max():.1e} |",
+                flush=True,
+            )
+            v, t = torch_batched(g, a.batch, a.repeat, a.device)
+            print(
+                f"| {n} | fairsim shapley_tables (torch, {a.device}{thr}, G={a.batch}), per game "
+                f"| {t:.4f} | {t / tf:.2f} | {np.abs(v - ref).max():.1e} |",
+                flush=True,
+            )
+        if a.no_peers:
+            continue
         if n in a.exact:
             v, t = shapiq_exact(g)
             print(
@@ -229,11 +286,22 @@ def main() -> None:
                 flush=True,
             )
         if n in a.pydvl:
-            v, t = pydvl_exact(g)
-            print(
-                f"| {n} | pyDVL exact (DeterministicUniformSampler) | {t:.2f} | {t / tf:.0f} | {np.abs(v - ref).max():.1e} |",
-                flush=True,
-            )
+            v, t, calls, done = pydvl_exact(g, a.pydvl_cap)
+            if done:
+                print(
+                    f"| {n} | pyDVL exact (DeterministicUniformSampler) | {t:.2f} | {t / tf:.0f} "
+                    f"| {np.abs(v - ref).max():.1e} |",
+                    flush=True,
+                )
+            else:
+                full = n * (1 << n) - n
+                est = t * full / max(calls, 1)
+                print(
+                    f"| {n} | pyDVL exact, stopped by MaxTime({a.pydvl_cap:g}) after {t:.1f} s "
+                    f"at {calls}/{full} utility calls ({100 * calls / full:.1f} %); "
+                    f"EXTRAPOLATED full run | ~{est:.0f} | ~{est / tf:.0f} | n/a (incomplete) |",
+                    flush=True,
+                )
     for n in a.estimators:
         estimators(n, a.budgets, a.seeds, not a.no_pydvl_estimators)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 from itertools import combinations
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -54,6 +54,23 @@ def semivalue_exact(game: Any, p: np.ndarray) -> tuple[np.ndarray, int]:
         vals = np.ascontiguousarray(game.value(rows_of(masks, n)), dtype=np.float64)
         out += semivalue_chunk(vals, lo, n, p_in, p_out)
     return out, size
+
+
+def semivalue_torch(torch: Any, game: Any, p: np.ndarray, device: Any) -> tuple[np.ndarray, int]:
+    """Batched-GEMM exact semivalue on ``device`` (spec §4).
+
+    Values come from ``torch_value`` on device chunks when the game has it and the device is CUDA,
+    else from ``table()`` (built on host), else from ``torch_value`` on CPU, else from ``value`` on
+    host chunks [fairsim order]. Evaluations = ``2^n``.
+    """
+    from fairsim.allocation import _shapley_torch as T
+
+    n = game.n_players
+    tv = getattr(game, "torch_value", None)
+    if hasattr(game, "table") and not (tv is not None and device.type == "cuda"):
+        table = np.ascontiguousarray(game.table(), dtype=np.float64)[None, :]
+        return T.semivalue_tables(torch, table, n, p, device)[0], 1 << n
+    return T.semivalue_streamed(torch, n, p, device, tv, None if tv else game.value), 1 << n
 
 
 def kernel_shap(
@@ -132,7 +149,18 @@ def kernel_shap(
     return phi, np.full(n, np.nan), np.full(n, Z.shape[0], dtype=np.int64), info
 
 
-def least_core_lp(game: Any, coalitions: np.ndarray | None) -> tuple[np.ndarray, float, int]:
+class LeastCoreLP(NamedTuple):
+    """Stage-1 solution and the data stage 2 reuses (no second round of game evaluations)."""
+
+    x: np.ndarray
+    e: float
+    evaluations: int
+    coalitions: np.ndarray
+    v_coalitions: np.ndarray
+    v_grand: float
+
+
+def least_core_lp(game: Any, coalitions: np.ndarray | None) -> LeastCoreLP:
     """Stage 1 of the least core (spec §3): min e s.t. x(S) + e >= v(S), x(N) = v(N), via HiGHS."""
     from scipy import sparse
     from scipy.optimize import linprog
@@ -144,7 +172,7 @@ def least_core_lp(game: Any, coalitions: np.ndarray | None) -> tuple[np.ndarray,
     else:
         S = coalitions
     ends = game.value(np.array([np.ones(n, bool)]))
-    vS = game.value(S) if S.shape[0] else np.zeros(0)
+    vS = np.asarray(game.value(S), dtype=np.float64) if S.shape[0] else np.zeros(0)
     vn = float(ends[0])
     A = sparse.hstack([sparse.csr_matrix(-S.astype(np.float64)), -np.ones((S.shape[0], 1))])
     cost = np.zeros(n + 1)
@@ -160,7 +188,60 @@ def least_core_lp(game: Any, coalitions: np.ndarray | None) -> tuple[np.ndarray,
     )
     if res.status != 0:  # pragma: no cover - the LP is always feasible and bounded
         raise RuntimeError(f"least-core LP failed: {res.message}")
-    return res.x[:n], float(res.x[-1]), S.shape[0] + 1
+    return LeastCoreLP(res.x[:n], float(res.x[-1]), S.shape[0] + 1, S, vS, vn)
+
+
+def least_core_egalitarian(lp: LeastCoreLP, slack: float = 1e-9) -> tuple[np.ndarray | None, str]:
+    """Stage 2 (spec §3): min ||x||_2^2 s.t. x(S) >= v(S) - e* - slack, x(N) = v(N).
+
+    Solved with cvxpy + Clarabel (optional, imported here). Returns ``(x, status)``; ``x`` is
+    ``None`` when cvxpy is missing or the solver does not report an optimal solution.
+    """
+    try:
+        import cvxpy as cp
+    except ImportError:
+        return None, "cvxpy not installed"
+    from scipy import sparse
+
+    n = lp.x.shape[0]
+    x = cp.Variable(n)
+    cons = [cp.sum(x) == lp.v_grand]
+    if lp.coalitions.shape[0]:
+        A = sparse.csr_matrix(lp.coalitions.astype(np.float64))
+        cons.append(A @ x >= lp.v_coalitions - lp.e - slack)
+    prob = cp.Problem(cp.Minimize(cp.sum_squares(x)), cons)
+    try:
+        prob.solve(
+            solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10, max_iter=500
+        )
+    except cp.error.SolverError as exc:  # pragma: no cover - solver-dependent
+        return None, f"solver error: {exc}"
+    if (
+        prob.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or x.value is None
+    ):  # pragma: no cover
+        return None, str(prob.status)
+    return _polish(lp, np.asarray(x.value, dtype=np.float64), slack), str(prob.status)
+
+
+def _polish(lp: LeastCoreLP, x: np.ndarray, slack: float) -> np.ndarray:
+    """Refine the interior-point answer on its active set [fairsim].
+
+    With ``S`` running over the constraints the solver left (nearly) tight, the minimum-norm
+    solution of ``x(S) = v(S) - e*`` and ``x(N) = v(N)`` is a least-squares problem. It replaces
+    ``x`` when it satisfies every constraint within ``slack`` and is no longer than ``x`` (up to
+    rounding); by strict convexity it is then at least as close to the egalitarian point.
+    """
+    b_all = lp.v_coalitions - lp.e
+    Sf = lp.coalitions.astype(np.float64)
+    scale = max(1.0, float(np.abs(b_all).max(initial=0.0)), abs(lp.v_grand))
+    resid = Sf @ x - b_all
+    act = resid < 1e-6 * scale
+    A = np.vstack([Sf[act], np.ones((1, x.size))])
+    b = np.concatenate([b_all[act], [lp.v_grand]])
+    y = np.linalg.lstsq(A, b, rcond=None)[0]
+    feasible = abs(y.sum() - lp.v_grand) <= 1e-12 * scale and bool(np.all(Sf @ y >= b_all - slack))
+    shorter = float(y @ y) <= float(x @ x) + 1e-9 * max(1.0, float(x @ x))
+    return y if feasible and shorter else x
 
 
 def knn_shapley_values(
