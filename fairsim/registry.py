@@ -22,6 +22,9 @@ KINDS = ("mechanism", "axiom", "metric", "behaviour", "distribution", "formula")
 _PROVIDERS: tuple[str, ...] = (
     "fairsim.mechanisms.facility",
     "fairsim.mechanisms.budget_aggregation",
+    "fairsim.mechanisms._aggregation_baselines",
+    "fairsim.axioms.budget_aggregation",
+    "fairsim.agents.budget_aggregation",
     "fairsim.axioms.facility",
     "fairsim.agents.facility",
     "fairsim.agents.locations",

@@ -24,6 +24,9 @@ Metrics (registered as kind ``"metric"`` under ``budgeting.<name>``, ``f(e, W) -
 on the TRUE ballots): utilitarian welfare (cost and cardinality utilities, averaged over voters),
 spend share cost(W)/B, number of funded projects, coverage (share of voters with at least one
 approved project funded) and the Gini coefficient of the voters' cost utilities.
+
+Repeated elections (:class:`fairsim.sim.budgeting.PBElectionModel`) group voters into ballot
+classes (:func:`ballot_classes`), each a Mesa agent (:func:`voter_class_agent`) with a weight.
 """
 
 from __future__ import annotations
@@ -186,8 +189,90 @@ def gini(e: Any, W: Any) -> float:
     return float((w @ diff @ w) / (2.0 * w.sum() * total))
 
 
+# ----------------------------------------------------------------------------- repeated elections
+
+
+def ballot_classes(ballots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(class of each voter (n,), class weights (C,), class ballots (C, m))``: the distinct
+    rows of ``ballots`` in lexicographic order (``numpy.unique``)."""
+    B = np.asarray(ballots, dtype=np.bool_)
+    rows, inv, counts = np.unique(B, axis=0, return_inverse=True, return_counts=True)
+    return inv.reshape(-1).astype(np.int64), counts.astype(np.int64), rows
+
+
+def cost_shares(ballots: np.ndarray, costs: np.ndarray, funded: np.ndarray) -> np.ndarray:
+    """Each voter's share of the money spent: a funded project's cost split equally among the
+    voters approving it (unapproved funded projects are nobody's) [F]."""
+    A = np.asarray(ballots, dtype=np.float64)
+    support = A.sum(axis=0)
+    per = np.where(funded & (support > 0), costs / np.where(support > 0, support, 1.0), 0.0)
+    return A @ per
+
+
+def weighted_gini(x: np.ndarray, w: np.ndarray) -> float:
+    """Gini coefficient of values ``x`` with weights ``w`` (0 when all are 0) [F]."""
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    total = float(x @ w)
+    if total <= 0:
+        return 0.0
+    return float((w @ np.abs(x[:, None] - x[None, :]) @ w) / (2.0 * w.sum() * total))
+
+
+_VOTER_CLASS: type | None = None
+
+
+def voter_class_agent() -> type:
+    """The :class:`VoterClass` Mesa agent (defined on first use: imports Mesa).
+
+    One agent per BALLOT CLASS (voters with the same first-year ballot; never one object per
+    voter): ``index``, ``weight`` (its voters), ``members`` (their indices), per-year
+    ``satisfaction`` (the members' mean cost utility divided by the budget), ``zero_years``
+    (consecutive years with satisfaction 0), ``switched`` (True once ``zero_years`` reached the
+    model's ``patience``: from the next year its voters approve only their ``patience_k``
+    favourite approved projects, :func:`truncate`) and cumulative ``spent`` (the class's
+    :func:`cost_shares`) [F adaptive behaviour].
+    """
+    global _VOTER_CLASS
+    if _VOTER_CLASS is not None:
+        return _VOTER_CLASS
+    import mesa
+
+    class VoterClass(mesa.Agent):
+        """A ballot class of a repeated PB election (see :func:`voter_class_agent`)."""
+
+        def __init__(self, model: mesa.Model, index: int, members: np.ndarray) -> None:
+            super().__init__(model)
+            self.index = int(index)
+            self.members = members
+            self.weight = int(members.size)
+            self.satisfaction: list[float] = []
+            self.zero_years = 0
+            self.switched = False
+            self.spent = 0.0
+
+        def step(self) -> None:
+            """Read this year's satisfaction and spending from the model; maybe switch."""
+            sat = float(self.model.class_satisfaction[self.index])  # type: ignore[attr-defined]
+            self.satisfaction.append(sat)
+            self.spent += float(self.model.class_spent[self.index])  # type: ignore[attr-defined]
+            self.zero_years = self.zero_years + 1 if sat <= 0 else 0
+            patience = self.model.patience  # type: ignore[attr-defined]
+            if patience is not None and self.zero_years >= patience:
+                self.switched = True
+
+    VoterClass.__module__ = __name__
+    VoterClass.__qualname__ = "VoterClass"
+    _VOTER_CLASS = VoterClass
+    return VoterClass
+
+
 __all__ = [
     "GENERATORS",
+    "ballot_classes",
+    "cost_shares",
+    "voter_class_agent",
+    "weighted_gini",
     "coverage",
     "draw_ballots",
     "draw_costs",

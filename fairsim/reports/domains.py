@@ -35,6 +35,7 @@ FACILITY = "facility_location"
 PB = "participatory_budgeting"
 DIVISION = "fair_division"
 DATA_SHARING = "data_sharing"
+FEDERATED = "federated"
 
 #: Participatory-budgeting axioms shown in the per-instance table, in this order.
 PB_INSTANCE_AXIOMS = ("jr", "pjr", "ejr", "fjr")
@@ -448,10 +449,15 @@ def _data_sharing(summary: Summary) -> list[DomainSection]:
     return out
 
 
+from fairsim.reports._aggregation_sections import BUILDERS as _aggregation_builders  # noqa: E402
+from fairsim.reports._federated_sections import BUILDERS as _federated_builders  # noqa: E402
+
 #: Section builders per scenario kind [F].
 BUILDERS: dict[str, tuple[Callable[[Summary], list[DomainSection]], ...]] = {
     FACILITY: (),
     PB: (_pb_distributions, _pb_instances),
     DIVISION: (_division,),
     DATA_SHARING: (_data_sharing,),
+    FEDERATED: _federated_builders,
+    "budget_aggregation": _aggregation_builders,
 }

@@ -561,10 +561,17 @@ class PBMechanismSpec(MechanismSpec):
 
 
 class ElectionsSpec(_Strict):
-    """``years: 1`` is a one-shot election; ``years > 1`` repeats it yearly on fresh instances,
-    recording each year in ``rounds.parquet`` [F]."""
+    """``years: 1`` is a one-shot election; ``years > 1`` repeats it yearly (a
+    :class:`fairsim.sim.budgeting.PBElectionModel`), recording each year in ``rounds.parquet``
+    [F]. Each year draws a fresh instance; ``carry_over``: the probability that a project left
+    unfunded is resubmitted the next year (it replaces a fresh project, keeping its cost and its
+    approvals); ``patience``: a ballot class that got nothing for that many consecutive years
+    switches to approving only its ``patience_k`` favourites (``truncate``) [F]."""
 
     years: int = Field(default=1, ge=1, le=1000)
+    carry_over: float = Field(default=0.0, ge=0.0, le=1.0)
+    patience: int | None = Field(default=None, ge=1, le=1000)
+    patience_k: int = Field(default=1, ge=0, le=1000)
 
 
 DEFAULT_PB_AXIOMS = ["jr", "pjr", "ejr", "fjr", "ejr_up_to_one"]
@@ -646,17 +653,30 @@ class BudgetingScenario(_Strict):
 
 
 # kind -> model. Later domains add their scenario models here.
+from fairsim.scenarios.schema_budget_aggregation import (  # noqa: E402
+    BudgetAggregationScenario,
+)
 from fairsim.scenarios.schema_data_sharing import DataSharingScenario  # noqa: E402
 from fairsim.scenarios.schema_division import DivisionScenario  # noqa: E402
+from fairsim.scenarios.schema_federated import FederatedScenario  # noqa: E402
 
 KINDS: dict[str, type[BaseModel]] = {
     "facility_location": FacilityScenario,
     "participatory_budgeting": BudgetingScenario,
     "fair_division": DivisionScenario,
     "data_sharing": DataSharingScenario,
+    "federated": FederatedScenario,
+    "budget_aggregation": BudgetAggregationScenario,
 }
 
-Scenario: TypeAlias = FacilityScenario | BudgetingScenario | DivisionScenario | DataSharingScenario
+Scenario: TypeAlias = (
+    FacilityScenario
+    | BudgetingScenario
+    | DivisionScenario
+    | DataSharingScenario
+    | FederatedScenario
+    | BudgetAggregationScenario
+)
 
 __all__ = [
     "KINDS",

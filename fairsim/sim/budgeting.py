@@ -7,7 +7,12 @@ mechanism runs on the voters' REPORTED ballots; metrics and axioms are scored on
 
 Seeds (children of ``SeedSequence(root, spawn_key=(dp, rep))``): ``(0, y)`` instance of year y,
 ``(1, y)`` behaviour assignment (:func:`fairsim.sim.facility.assign_behaviours`), ``(2, k, y)``
-mechanism k's draws (a lottery's marginals are deterministic; its ex-post outcome is one draw).
+mechanism k's draws (a lottery's marginals are deterministic; its ex-post outcome is one draw),
+``(3, y)`` carry-over draws, ``(5,)`` the Mesa model's own RNG (unused by the dynamics).
+
+Each mechanism's years run in a :class:`PBElectionModel` (``mesa.Model``) whose agents are the
+ballot classes (:func:`fairsim.agents.budgeting.voter_class_agent`); with ``carry_over: 0`` and
+no ``patience`` every mechanism sees the same instances and reports each year.
 
 Axioms (spec ``budgeting.md`` §6): ex-post ones (``jr``, ``pjr``, ``ejr``, ``fjr``,
 ``ejr_up_to_one``, ``exhaustive``) on the selected set W with the scenario's ``utility`` and
@@ -18,7 +23,9 @@ deterministic rule as the one-point lottery [F]).
 Years [F]: the result row holds the last year's ``selected``/``cost``; ``metric.*`` is the mean
 over years, ``axiom.*`` holds when it holds every year (``slack.*`` the minimum, ``witness.*``
 the first failing year's witness with its ``"year"``). With ``years > 1`` each year is a row of
-``rounds.parquet`` (``round`` = year, ``outcome`` = cost spent, ``selected``, scores).
+``rounds.parquet`` (``round`` = year, ``outcome`` = cost spent, ``selected``, the cross-year
+columns ``satisfaction_gini``, ``min_share_ratio``, ``switched_share`` and scores); the result row
+holds the last year's cross-year columns.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import mesa
 import numpy as np
 import pyarrow as pa
 from scipy import sparse
@@ -51,6 +59,9 @@ MID = [
     ("selected", pa.list_(pa.string())),
     ("cost", pa.float64()),
     ("years", pa.int64()),
+    ("satisfaction_gini", pa.float64()),
+    ("min_share_ratio", pa.float64()),
+    ("switched_share", pa.float64()),
 ]
 ROUNDS_HEAD = [
     ("run_id", pa.string()),
@@ -60,6 +71,9 @@ ROUNDS_HEAD = [
     ("round", pa.int64()),
     ("outcome", pa.float64()),
     ("selected", pa.list_(pa.string())),
+    ("satisfaction_gini", pa.float64()),
+    ("min_share_ratio", pa.float64()),
+    ("switched_share", pa.float64()),
 ]
 
 
@@ -169,19 +183,219 @@ def _score(
     return mets, verdicts
 
 
+SEED_CARRY = 3
+SEED_MESA = 5
+YEAR_COLUMNS = ("satisfaction_gini", "min_share_ratio", "switched_share")
+
+
+class PBElectionModel(mesa.Model):
+    """Repeated PB elections of ONE mechanism as a Mesa model: one :meth:`step` per year.
+
+    Each year (spec ``budgeting.md`` §11; the dynamics are fairsim's [F]):
+
+    1. the year's instance is drawn (seed child ``(0, y)``, as the one-shot runner) and its
+       behaviours assigned (``(1, y)``); with ``carry_over > 0`` fresh project ids get the prefix
+       ``y<year>.`` and every project left unfunded last year is resubmitted with probability
+       ``carry_over`` (uniforms of child ``(3, y)``, one per last year's project slot: paired
+       across mechanisms), replacing the fresh projects in slot order and keeping its id, cost,
+       approvals and utilities (voter i is the same citizen every year); the budget stays the
+       fresh draw's;
+    2. voters report (their behaviour; voters of a ``switched`` class then keep only their
+       ``patience_k`` favourites), the rule selects (seed child ``(2, k, y)``), and metrics and
+       axioms are scored on the TRUE ballots;
+    3. the ballot-class agents (:func:`fairsim.agents.budgeting.voter_class_agent`, built from
+       the first year's ballots) update satisfaction, spending and patience.
+
+    Per year it records ``satisfaction_gini`` (weighted Gini across classes of their
+    satisfaction summed over the years so far), ``min_share_ratio`` (the smallest ratio, over
+    classes, of the class's cumulative share of the money spent to its proportional share
+    weight/n; NaN before anything is spent) and ``switched_share`` (share of voters in switched
+    classes). With ``years = 1``, ``carry_over = 0`` and no ``patience`` it computes exactly what
+    the former one-shot loop computed.
+    """
+
+    def __init__(
+        self,
+        scenario: Any,
+        mechanism_order: int,
+        seed_seq: np.random.SeedSequence,
+        base_dir: str | Path | None = None,
+    ) -> None:
+        super().__init__(rng=int(child_seed(seed_seq, SEED_MESA).generate_state(1)[0]))
+        el = scenario.elections
+        self.scenario = scenario
+        self.k = int(mechanism_order)
+        self.seq = seed_seq
+        self.base_dir = base_dir
+        self.years = int(el.years)
+        self.carry_over = float(getattr(el, "carry_over", 0.0))
+        self.patience = getattr(el, "patience", None)
+        self.patience_k = int(getattr(el, "patience_k", 1))
+        self.mspec = scenario.mechanisms[self.k]
+        self.entry = registry.get(self.mspec.name, "mechanism", domain=_DOMAIN)
+        self.axiom_entries = [registry.get(a, "axiom", domain=_DOMAIN) for a in scenario.axioms]
+        self.metric_entries = [registry.get(m, "metric", domain=_DOMAIN) for m in scenario.metrics]
+        self.year = 0
+        self.failed: str | None = None
+        self.per_year: list[tuple[dict[str, float], dict[str, Any]]] = []
+        self.round_rows: list[dict[str, Any]] = []
+        self.last: dict[str, Any] = {}
+        self.carried: list[tuple[int, str, float, np.ndarray, np.ndarray]] = []
+        self.class_of: np.ndarray | None = None
+        self.class_agents: list[Any] = []
+        self.class_satisfaction: np.ndarray = np.zeros(0)
+        self.class_spent: np.ndarray = np.zeros(0)
+        self.year_stats: dict[str, float] = {}
+        self.project_ids: list[str] = []
+        self.project_costs = np.zeros(0)
+        self.funded = np.zeros(0, dtype=np.bool_)
+        self.running = self.years > 0
+
+    # -- one year ------------------------------------------------------------------------
+
+    def _instance(self) -> tuple[Any, np.ndarray, np.ndarray, str, np.ndarray]:
+        y = self.year
+        rng = np.random.default_rng(child_seed(self.seq, 0, y))
+        e, A, U, label = draw_instance(self.scenario.instances, rng, self.base_dir)
+        shares = [b.share for b in self.scenario.behaviours]
+        which = assign_behaviours(
+            A.shape[0], shares, np.random.default_rng(child_seed(self.seq, 1, y))
+        )
+        if self.carry_over > 0:
+            A, U = A.copy(), U.copy()
+            ids = [f"y{y}.{p}" for p in e.project_ids]
+            costs = np.asarray(e.costs, dtype=np.float64).copy()
+            if self.carried:
+                u = np.random.default_rng(child_seed(self.seq, SEED_CARRY, y)).uniform(
+                    size=1 + max(c[0] for c in self.carried)
+                )
+                keep = [c for c in self.carried if u[c[0]] < self.carry_over]
+                keep = [c for c in keep if c[3].shape[0] == A.shape[0]][: len(ids)]
+                for slot, (_, pid, cost, col, ucol) in enumerate(keep):
+                    ids[slot], costs[slot] = pid, cost
+                    A[:, slot], U[:, slot] = col, ucol
+            e = _election(ids, costs, e.budget, A)
+        return e, A, U, label, which
+
+    def _classes(self, A: np.ndarray) -> None:
+        self.class_of, _w, _b = agents.ballot_classes(A)
+        cls = agents.voter_class_agent()
+        order = np.argsort(self.class_of, kind="stable")
+        bounds = np.cumsum(np.bincount(self.class_of))
+        groups = np.split(order, bounds[:-1])
+        self.class_agents = [cls(self, c, g) for c, g in enumerate(groups)]
+
+    def _reports(self, A: np.ndarray, U: np.ndarray, which: np.ndarray) -> np.ndarray:
+        R = A.copy()
+        for b, bspec in enumerate(self.scenario.behaviours):
+            idx = np.flatnonzero(which == b)
+            if idx.size:
+                f = registry.get(bspec.name, "behaviour", domain=_DOMAIN).func
+                R[idx] = f(A[idx], U[idx], **bspec.params)
+        switched = [a.members for a in self.class_agents if a.switched]
+        if switched:
+            idx = np.concatenate(switched)
+            R[idx] = agents.truncate(A[idx], U[idx], self.patience_k)
+        return R
+
+    def _update_classes(self, A: np.ndarray, costs: np.ndarray, budget: float, funded: Any) -> None:
+        assert self.class_of is not None
+        x = funded.astype(np.float64) * costs
+        u = A.astype(np.float64) @ x / (budget if budget > 0 else 1.0)
+        w = np.bincount(self.class_of).astype(np.float64)
+        self.class_satisfaction = np.bincount(self.class_of, weights=u) / w
+        shares = agents.cost_shares(A, costs, funded)
+        self.class_spent = np.bincount(self.class_of, weights=shares, minlength=w.size).astype(
+            np.float64
+        )
+        self.agents.do("step")
+        cum = np.array([sum(a.satisfaction) for a in self.class_agents])
+        spent = np.array([a.spent for a in self.class_agents])
+        n = float(w.sum())
+        ratio = float(np.min((spent / spent.sum()) / (w / n))) if spent.sum() > 0 else float("nan")
+        self.year_stats = {
+            "satisfaction_gini": agents.weighted_gini(cum, w),
+            "min_share_ratio": ratio,
+            "switched_share": float(sum(a.weight for a in self.class_agents if a.switched) / n),
+        }
+
+    def step(self) -> None:
+        """One election year (see the class docstring)."""
+        y = self.year
+        try:
+            e, A, U, label, which = self._instance()
+            if self.class_of is None:
+                self._classes(A)
+            R = self._reports(A, U, which)
+            ids = list(e.project_ids)
+            e_true = _election(ids, e.costs, e.budget, A)
+            e_rep = _election(ids, e.costs, e.budget, R)
+            self.last.update(distribution=label, n=int(A.shape[0]), m=len(ids))
+            self.last["budget"] = float(e.budget)
+            mseq = child_seed(self.seq, 2, self.k, y)
+            selected, lottery = _run_mechanism(
+                self.entry, self.mspec, e_rep, self.scenario.utility, mseq
+            )
+            mets, verdicts = _score(
+                e_true,
+                selected,
+                lottery,
+                self.axiom_entries,
+                self.metric_entries,
+                self.scenario.utility,
+            )
+            costs = np.asarray(e.costs, dtype=np.float64)
+            chosen = set(selected)
+            funded = np.array([p in chosen for p in ids], dtype=np.bool_)
+            pos = {p: j for j, p in enumerate(ids)}
+            cost = float(sum(float(costs[pos[p]]) for p in selected))
+            self.project_ids, self.project_costs, self.funded = ids, costs, funded
+            self._update_classes(A, costs, float(e.budget), funded)
+            self.carried = [
+                (j, ids[j], float(costs[j]), A[:, j].copy(), U[:, j].copy())
+                for j in range(len(ids))
+                if not funded[j]
+            ]
+        except Exception as exc:  # noqa: BLE001 - recorded in the error column
+            self.failed = _error_text(exc)
+            self.running = False
+            return
+        self.last.update(selected=[str(p) for p in selected], cost=cost)
+        self.per_year.append((mets, verdicts))
+        if self.years > 1:
+            rr = {
+                "run_id": f"{self.seq.spawn_key[0]}-{self.seq.spawn_key[1]}",
+                "design_point": int(self.seq.spawn_key[0]),
+                "replication": int(self.seq.spawn_key[1]),
+                "mechanism": self.mspec.display,
+                "mechanism_order": self.k,
+                "round": y,
+                "outcome": cost,
+                "selected": [str(p) for p in selected],
+            }
+            rr.update(self.year_stats)
+            rr.update({S.METRIC_PREFIX + m: v for m, v in mets.items()})
+            rr.update({S.AXIOM_PREFIX + a: bool(v.holds) for a, v in verdicts.items()})
+            self.round_rows.append(rr)
+        self.year += 1
+        self.running = self.year < self.years
+
+    def run(self) -> PBElectionModel:
+        """Step through every year (stops at the first failing year)."""
+        while self.running:
+            self.step()
+        return self
+
+
 def run_one(
     scenario: Any, dp: int, rep: int, root_seed: int, base_dir: str | Path | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Every mechanism of design point ``dp``, replication ``rep`` (see the module docstring)."""
+    """Every mechanism of design point ``dp``, replication ``rep``: one
+    :class:`PBElectionModel` per mechanism (see the module docstring)."""
     seq = np.random.SeedSequence(root_seed, spawn_key=(dp, rep))
-    run_id = f"{dp}-{rep}"
     years = int(scenario.elections.years)
-    mechs = scenario.mechanisms
-    axioms = [registry.get(a, "axiom", domain=_DOMAIN) for a in scenario.axioms]
-    metrics = [registry.get(m, "metric", domain=_DOMAIN) for m in scenario.metrics]
-    shares = [b.share for b in scenario.behaviours]
     base: dict[str, Any] = {
-        "run_id": run_id,
+        "run_id": f"{dp}-{rep}",
         "design_point": dp,
         "replication": rep,
         "domain": scenario.kind,
@@ -190,77 +404,31 @@ def run_one(
         "years": years,
     }
     rows = []
-    for k, spec in enumerate(mechs):
-        try:
-            entry = registry.get(spec.name, "mechanism", domain=_DOMAIN)
-            name, randomized = entry.short_name, bool(entry.randomized)
-        except Exception:  # noqa: BLE001
-            name, randomized = spec.name, False
-        row = dict(base, mechanism=spec.display, mechanism_name=name)
-        row.update(mechanism_order=k, randomized=randomized)
-        rows.append(row)
     round_rows: list[dict[str, Any]] = []
-    per_mech: list[list[tuple[dict[str, float], dict[str, Any]]]] = [[] for _ in mechs]
-    failed: list[str | None] = [None] * len(mechs)
-    for y in range(years):
+    for k, spec in enumerate(scenario.mechanisms):
+        row = dict(base, mechanism=spec.display, mechanism_order=k)
         try:
-            rng = np.random.default_rng(child_seed(seq, 0, y))
-            e, A, U, label = draw_instance(scenario.instances, rng, base_dir)
-            which = assign_behaviours(
-                A.shape[0], shares, np.random.default_rng(child_seed(seq, 1, y))
+            model = PBElectionModel(scenario, k, seq, base_dir)
+            row.update(
+                mechanism_name=model.entry.short_name, randomized=bool(model.entry.randomized)
             )
-            R = A.copy()
-            for b, bspec in enumerate(scenario.behaviours):
-                idx = np.flatnonzero(which == b)
-                if idx.size:
-                    f = registry.get(bspec.name, "behaviour", domain=_DOMAIN).func
-                    R[idx] = f(A[idx], U[idx], **bspec.params)
-            ids = list(e.project_ids)
-            e_true = _election(ids, e.costs, e.budget, A)
-            e_rep = _election(ids, e.costs, e.budget, R)
+            model.run()
         except Exception as exc:  # noqa: BLE001 - recorded in the error column
-            for k in range(len(mechs)):
-                failed[k] = failed[k] or _error_text(exc)
+            row.update(mechanism_name=spec.name, randomized=False, error=_error_text(exc))
+            rows.append(row)
             continue
-        for k, spec in enumerate(mechs):
-            row = rows[k]
-            row.update(distribution=label, n=int(A.shape[0]), m=len(ids), budget=float(e.budget))
-            if failed[k] is not None:
-                continue
-            try:
-                entry = registry.get(spec.name, "mechanism", domain=_DOMAIN)
-                mseq = child_seed(seq, 2, k, y)
-                selected, lottery = _run_mechanism(entry, spec, e_rep, scenario.utility, mseq)
-                mets, verdicts = _score(
-                    e_true, selected, lottery, axioms, metrics, scenario.utility
-                )
-            except Exception as exc:  # noqa: BLE001 - recorded in the error column
-                failed[k] = _error_text(exc)
-                continue
-            pos = {p: j for j, p in enumerate(ids)}
-            cost = float(sum(float(e.costs[pos[p]]) for p in selected))
-            row.update(selected=[str(p) for p in selected], cost=cost)
-            per_mech[k].append((mets, verdicts))
-            if years > 1:
-                rr = {
-                    "run_id": run_id,
-                    "design_point": dp,
-                    "replication": rep,
-                    "mechanism": spec.display,
-                    "round": y,
-                    "outcome": cost,
-                    "selected": [str(p) for p in selected],
-                }
-                rr.update({S.METRIC_PREFIX + m: v for m, v in mets.items()})
-                rr.update({S.AXIOM_PREFIX + a: bool(v.holds) for a, v in verdicts.items()})
-                round_rows.append(rr)
-    for k, row in enumerate(rows):
-        if failed[k] is not None:
-            for key in ("selected", "cost"):
-                row.pop(key, None)
-            row["error"] = failed[k]
+        last = dict(model.last)
+        row.update({c: last[c] for c in ("distribution", "n", "m", "budget") if c in last})
+        if model.failed is not None or not model.per_year:
+            row["error"] = model.failed or "no election year ran"
+            rows.append(row)
             continue
-        _aggregate(row, per_mech[k])
+        row.update(selected=last["selected"], cost=last["cost"])
+        row.update(model.year_stats)
+        _aggregate(row, model.per_year)
+        rows.append(row)
+        round_rows.extend(model.round_rows)
+    round_rows.sort(key=lambda r: (r["round"], r.pop("mechanism_order")))
     return rows, round_rows
 
 
@@ -296,4 +464,4 @@ def run_analyses(scenario: Any, root_seed: int) -> list[dict[str, Any]]:
     return []
 
 
-__all__ = ["draw_instance", "run_analyses", "run_one", "schemas"]
+__all__ = ["PBElectionModel", "draw_instance", "run_analyses", "run_one", "schemas"]

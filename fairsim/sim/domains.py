@@ -61,6 +61,18 @@ DOMAINS: dict[str, Domain] = {
         module="fairsim.sim.data_sharing",
         preload=("fairsim.sim.data_sharing",),
     ),
+    "federated": Domain(
+        kind="federated",
+        prefix="federated",
+        module="fairsim.sim.federated_task",
+        preload=("fairsim.sim.federated_task",),
+    ),
+    "budget_aggregation": Domain(
+        kind="budget_aggregation",
+        prefix="budget_aggregation",
+        module="fairsim.sim.budget_aggregation",
+        preload=("fairsim.sim.budget_aggregation",),
+    ),
 }
 
 
