@@ -8,11 +8,26 @@ initialisation, step count, learning rate and L2 penalty as the batched torch ke
 Gradients (rows weighted by ``1/|S|``): ``G = (softmax(Z) - Y) / |S|``;
 logistic regression ``dW = X^T G + l2 W``, ``db = sum G``; one-hidden-layer ReLU MLP by the
 chain rule through ``H = relu(X W1 + b1)``. Biases are not penalised.
+
+``solver="newton"`` (logistic regression only, :func:`newton_one`) minimises the same regularised
+objective ``f(W, b) = mean CE + (l2/2) ||W||^2`` to its optimum by damped Newton steps [F]: the
+parameters ``theta = [W; b]`` (d+1, C) are flattened row-major, the Hessian is
+``sum_j kron(x~_j x~_j^T, diag(p_j) - p_j p_j^T) / |S| + l2 I`` on the ``W`` block (``x~ = [x, 1]``),
+and ``1 1^T / C`` is added on the bias block. The softmax is invariant to adding a constant to every
+bias, so that direction is the Hessian's only null direction; the gradient never has a component
+along it and the Hessian maps it to zero, so adding its projector makes the system positive
+definite without changing the Newton step in the sum-zero subspace where gradient descent from zero
+also stays. Steps are halved until the Armijo condition holds (with a ``50 eps |f|`` rounding
+slack); iteration stops when ``max |grad| <= tol``, after ``max_iter`` steps, or when 40 halvings
+cannot decrease ``f``. A class absent from the coalition sends its bias towards ``-inf``; the
+gradient stop then ends training at a finite, deterministic point.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+_SLACK = 50 * float(np.finfo(np.float64).eps)  # Armijo rounding slack, relative to |f|
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -72,6 +87,59 @@ def train_one(
     return p
 
 
+def _objective(
+    xt: np.ndarray, y1h: np.ndarray, th: np.ndarray, l2: float
+) -> tuple[float, np.ndarray]:
+    """``(f, softmax probabilities)`` at ``th`` (D, C) on augmented rows ``xt`` (m, D)."""
+    z = xt @ th
+    top = np.argmax(z, axis=1)
+    z = z - z[np.arange(z.shape[0]), top][:, None]
+    e = np.exp(z)
+    e[np.arange(z.shape[0]), top] = 0.0
+    # log(1 + sum of the others) with log1p: a confident row keeps its tiny loss (not 0)
+    lse = np.log1p(e.sum(axis=1, keepdims=True))
+    ce = -float(np.mean(np.sum((z - lse) * y1h, axis=1)))
+    return ce + 0.5 * l2 * float(np.sum(th[:-1] ** 2)), np.exp(z - lse)
+
+
+def newton_one(
+    x: np.ndarray, y1h: np.ndarray, l2: float, tol: float, max_iter: int
+) -> list[np.ndarray]:
+    """Regularised logistic-regression optimum on rows ``x`` (m, d) by damped Newton; ``l2 > 0``."""
+    m, d = x.shape
+    c = y1h.shape[1]
+    tol = max(tol, 100 * float(np.finfo(np.float64).eps))  # as the torch kernel
+    xt = np.hstack([x, np.ones((m, 1))])
+    th = np.zeros((d + 1, c))
+    pen = np.ones((d + 1, 1))
+    pen[-1] = 0.0
+    ridge = np.kron(np.diag(pen[:, 0]), l2 * np.eye(c))
+    ridge[d * c :, d * c :] += 1.0 / c
+    f, p = _objective(xt, y1h, th, l2)
+    for _ in range(max_iter):
+        g = xt.T @ (p - y1h) / m + l2 * pen * th
+        if np.max(np.abs(g)) <= tol:
+            break
+        h = np.empty((d + 1, c, d + 1, c))
+        for ci in range(c):  # block (ci, e): sum_j x~_j x~_j^T p_jci (delta - p_je) / m
+            for e in range(ci, c):
+                wt = p[:, ci] * ((ci == e) - p[:, e]) / m
+                h[:, ci, :, e] = h[:, e, :, ci] = (xt * wt[:, None]).T @ xt
+        h = h.reshape((d + 1) * c, (d + 1) * c)
+        s = -np.linalg.solve(h + ridge, g.ravel()).reshape(d + 1, c)
+        gs = float(np.sum(g * s))
+        t = 1.0
+        for _ in range(40):
+            f_new, p_new = _objective(xt, y1h, th + t * s, l2)
+            if f_new <= f + 1e-4 * t * gs + _SLACK * abs(f):
+                break
+            t *= 0.5
+        else:
+            break
+        th, f, p = th + t * s, f_new, p_new
+    return [th[:-1].copy(), th[-1].copy()]
+
+
 def score(logits: np.ndarray, y_val: np.ndarray, metric: str) -> float:
     """Validation accuracy or negative mean log loss of ``logits`` (m_val, C)."""
     if metric == "accuracy":
@@ -95,14 +163,23 @@ def coalition_values(
     l2: float,
     metric: str,
     empty_value: float,
+    solver: str = "gd",
+    tol: float = 1e-10,
 ) -> np.ndarray:
-    """Value of each row of ``coalitions`` (k, n), one coalition at a time."""
+    """Value of each row of ``coalitions`` (k, n), one coalition at a time.
+
+    ``solver="gd"``: ``steps`` gradient steps of size ``lr``; ``"newton"`` (logreg): the optimum by
+    :func:`newton_one`, at most ``steps`` Newton iterations.
+    """
     out = np.empty(coalitions.shape[0])
     for c, row in enumerate(coalitions):
         rows = row[owner]
         if not rows.any():
             out[c] = empty_value
             continue
-        p = train_one(model, x[rows], y1h[rows], init, steps, lr, l2)
+        if solver == "newton":
+            p = newton_one(x[rows], y1h[rows], l2, tol, steps)
+        else:
+            p = train_one(model, x[rows], y1h[rows], init, steps, lr, l2)
         out[c] = score(forward(model, p, x_val), y_val, metric)
     return out
