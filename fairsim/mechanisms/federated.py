@@ -89,7 +89,15 @@ def _utility(utility: Any) -> Utility | None:
     randomized=True,
     personal=False,
     role="incentive",
-    params={"round_trunc": 0.01, "within_trunc": 0.001, "max_perms": 500},
+    params={
+        "round_trunc": 0.01,
+        "within_trunc": 0.001,
+        "min_perms": None,
+        "conv_window": 10,
+        "conv_tol": 0.05,
+        "max_perms": 500,
+        "max_evaluations": None,
+    },
 )
 def gtg_shapley(
     utility: Utility | None = None,
@@ -135,7 +143,13 @@ def gtg_shapley(
     "mechanism",
     personal=True,
     role="incentive",
-    params={"alpha": 0.95, "clip_norm": 0.5, "threshold": 1 / 3, "removal_start": 10},
+    params={
+        "alpha": 0.95,
+        "clip_norm": 0.5,
+        "threshold": 1 / 3,
+        "removal_start": 10,
+        "own_update": "keep",
+    },
 )
 def rffl_reputation(
     n_clients: int,
@@ -169,7 +183,13 @@ def rffl_reputation(
     )
 
 
-@register("federated.fedce", "mechanism", personal=False, role="incentive")
+@register(
+    "federated.fedce",
+    "mechanism",
+    personal=False,
+    role="incentive",
+    params={"mode": "times", "clip_min": 1e-3},
+)
 def fedce(n_clients: int, *, mode: str = "times", clip_min: float = 1e-3) -> FedCE:
     """FedCE contribution coefficients (Jiang et al., CVPR 2023, arXiv 2303.16520; spec §4.3).
 
@@ -187,7 +207,21 @@ def fedce(n_clients: int, *, mode: str = "times", clip_min: float = 1e-3) -> Fed
     )
 
 
-@register("federated.fae", "mechanism", randomized=True, personal=False, role="incentive")
+@register(
+    "federated.fae",
+    "mechanism",
+    randomized=True,
+    personal=False,
+    role="incentive",
+    params={
+        "beta": None,
+        "alpha": 0.05,
+        "window": 10,
+        "dim": None,
+        "select_frac": 0.5,
+        "dv_method": "cos_grad",
+    },
+)
 def fae(
     n_clients: int,
     *,
@@ -240,7 +274,9 @@ def size_share(n_clients: int, sizes: Any = None) -> SizeShare:
     return SizeShare(n, np.zeros(n) if sizes is None else _sizes(sizes, n))
 
 
-@register("federated.mr_exact", "mechanism", personal=False, role="baseline")
+@register(
+    "federated.mr_exact", "mechanism", personal=False, role="baseline", params={"max_players": 10}
+)
 def mr_exact(n_clients: int, utility: Utility | None = None, max_players: int = 10) -> MRExact:
     """Exact per-round Shapley of the coalition-model game, summed (MR-exact, spec §4.6) [F]."""
     require_torch("mr_exact")
