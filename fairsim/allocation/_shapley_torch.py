@@ -8,8 +8,9 @@ the chunk's bit matrix, plus a row sum.
 Masks are processed in aligned chunks of ``2^k`` rows. Inside a chunk the low ``k`` bits run over
 all ``2^k`` patterns (one fixed ``(2^k, k)`` bit matrix, built once on the device) and the high bits
 are constant, so the GEMM only has ``k + 2`` columns; the high players receive the chunk's
-weighted sum. ``G`` games and the chunks of a slab with the same high popcount share each GEMM. Values may arrive in float32 (e.g. a CUDA ``torch_value``); weights,
-products and sums are float64. Kernels trust their inputs; torch is imported by the caller.
+weighted sum. ``G`` games and the chunks of a slab with the same high popcount share each GEMM.
+Values may arrive in float32 (a user game's CUDA ``torch_value``; fairsim's closed-form games
+return float64 on every device); weights, products and sums are float64. Kernels trust their inputs; torch is imported by the caller.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ computed (cache hits excluded; caching is opt-in with ``cache=True``) [fairsim].
 
 Fast path: ``table()`` returns all ``2^n`` values in bitmask order (``n <= 26``), built inside
 numba kernels (:mod:`fairsim.allocation._shapley_exact`) without materialising the ``2^n x n``
-boolean matrix.
+boolean matrix. ``torch_value(torch.bool (k, n)) -> float64 (k,)`` (:class:`TorchValued`)
+evaluates every closed-form game on the masks' device (CPU or CUDA), used by the torch exact
+backend of :mod:`fairsim.mechanisms.valuation`; torch is imported only when it is called.
 """
 
 from __future__ import annotations
@@ -101,6 +103,58 @@ class BaseGame:
             )
 
 
+def _torch() -> Any:
+    """The torch module (imported on first use, so ``import fairsim`` stays cheap)."""
+    import torch
+
+    return torch
+
+
+class TorchValued:
+    """Mixin: ``torch_value(masks)`` evaluates a closed-form game on the masks' device (spec §2, §14).
+
+    ``masks`` is a ``torch.bool`` tensor ``(k, n)`` (or one ``(n,)`` row, promoted to ``(1, n)``);
+    the result is a float64 tensor ``(k,)`` on the same device. fairsim computes in float64 on every
+    device, CUDA included, so on-device values equal :meth:`value` exactly whenever the float
+    sums involved are exact (integer or dyadic weights, claims and coefficients) [fairsim choice;
+    the spec allows float32 on CUDA]. Rows count in ``evaluations``; the opt-in mask cache is not
+    consulted. Constant parameter tensors are copied to a device once and kept.
+    """
+
+    n_players: int
+    evaluations: int
+    _device_copies: dict[tuple[str, str], Any]
+
+    def torch_value(self, masks: Any) -> Any:
+        """Values of boolean coalition rows ``masks`` (``torch.bool``, ``(k, n)``) on their device."""
+        torch = _torch()
+        if not isinstance(masks, torch.Tensor):
+            raise InputError(f"masks must be a torch.Tensor of dtype bool; got {type(masks)!r}")
+        if masks.dtype != torch.bool:
+            raise InputError(f"masks must have dtype torch.bool; got {masks.dtype}")
+        m = masks[None, :] if masks.ndim == 1 else masks
+        if m.ndim != 2 or m.shape[1] != self.n_players:
+            raise InputError(
+                f"masks must have shape (k, {self.n_players}) or ({self.n_players},); "
+                f"got {tuple(masks.shape)}"
+            )
+        if m.shape[0] == 0:
+            return torch.zeros(0, dtype=torch.float64, device=m.device)
+        self.evaluations += int(m.shape[0])
+        return self._torch_value(torch, m).to(torch.float64)
+
+    def _on(self, torch: Any, name: str, array: np.ndarray, device: Any) -> Any:
+        """``array`` as a float64 tensor on ``device``, copied once per device."""
+        copies = self.__dict__.setdefault("_device_copies", {})
+        key = (name, str(device))
+        if key not in copies:
+            copies[key] = torch.as_tensor(array, dtype=torch.float64).to(device)
+        return copies[key]
+
+    def _torch_value(self, torch: Any, m: Any) -> Any:  # pragma: no cover - abstract
+        raise TypeError("subclasses implement _torch_value")
+
+
 def _vector(x: Any, name: str, *, nonneg: bool = False, min_len: int = 1) -> np.ndarray:
     try:
         a = np.asarray(x, dtype=np.float64)
@@ -116,7 +170,7 @@ def _vector(x: Any, name: str, *, nonneg: bool = False, min_len: int = 1) -> np.
     return a
 
 
-class TableGame(BaseGame):
+class TableGame(TorchValued, BaseGame):
     """Game given by all ``2^n`` values in bitmask order (``values[0] = v(empty)``), spec §1."""
 
     def __init__(self, values: Any, *, cache: bool = False):
@@ -130,11 +184,16 @@ class TableGame(BaseGame):
     def _value(self, c: np.ndarray) -> np.ndarray:
         return self._table[masks_of(c)]
 
+    def _torch_value(self, torch: Any, m: Any) -> Any:
+        shifts = torch.arange(self.n_players, device=m.device, dtype=torch.int64)
+        idx = (m.to(torch.int64) << shifts[None, :]).sum(dim=1)
+        return self._on(torch, "table", self._table, m.device)[idx]
+
     def table(self) -> np.ndarray:
         return self._table
 
 
-class WeightedVotingGame(BaseGame):
+class WeightedVotingGame(TorchValued, BaseGame):
     """``[q; w]``: ``v(S) = 1[w(S) >= q]`` (a tie at the quota wins), spec §7."""
 
     def __init__(self, weights: Any, quota: float, *, cache: bool = False):
@@ -148,6 +207,10 @@ class WeightedVotingGame(BaseGame):
     def _value(self, c: np.ndarray) -> np.ndarray:
         return (c @ self.weights >= self.quota).astype(np.float64)
 
+    def _torch_value(self, torch: Any, m: Any) -> Any:
+        w = self._on(torch, "weights", self.weights, m.device)
+        return m.to(torch.float64) @ w >= self.quota
+
     def table(self) -> np.ndarray:
         from fairsim.allocation._shapley_exact import subset_sums
 
@@ -155,7 +218,7 @@ class WeightedVotingGame(BaseGame):
         return (subset_sums(self.weights) >= self.quota).astype(np.float64)
 
 
-class GloveGame(BaseGame):
+class GloveGame(TorchValued, BaseGame):
     """Players ``0..L-1`` hold left gloves, ``L..L+R-1`` right; ``v(S) = min(#left, #right)``."""
 
     def __init__(self, left: int, right: int, *, cache: bool = False):
@@ -172,6 +235,11 @@ class GloveGame(BaseGame):
         b = c[:, self.left :].sum(axis=1)
         return np.minimum(a, b).astype(np.float64)
 
+    def _torch_value(self, torch: Any, m: Any) -> Any:
+        a = m[:, : self.left].sum(dim=1)
+        b = m[:, self.left :].sum(dim=1)
+        return torch.minimum(a, b)
+
     def table(self) -> np.ndarray:
         from fairsim.allocation._shapley_exact import glove_table
 
@@ -179,7 +247,7 @@ class GloveGame(BaseGame):
         return glove_table(self.n_players, (1 << self.left) - 1)  # type: ignore[no-any-return]
 
 
-class AirportGame(BaseGame):
+class AirportGame(TorchValued, BaseGame):
     """Airport (runway) cost game ``v(S) = max_{i in S} c_i``, ``v(empty) = 0`` (Littlechild & Owen 1973)."""
 
     def __init__(self, costs: Any, *, cache: bool = False):
@@ -190,6 +258,10 @@ class AirportGame(BaseGame):
     def _value(self, c: np.ndarray) -> np.ndarray:
         return np.where(c, self.costs[None, :], 0.0).max(axis=1)
 
+    def _torch_value(self, torch: Any, m: Any) -> Any:
+        costs = self._on(torch, "costs", self.costs, m.device)
+        return torch.where(m, costs[None, :], 0.0).amax(dim=1)
+
     def table(self) -> np.ndarray:
         from fairsim.allocation._shapley_exact import subset_max
 
@@ -197,7 +269,7 @@ class AirportGame(BaseGame):
         return subset_max(self.costs, 0.0)  # type: ignore[no-any-return]
 
 
-class SumOfUnanimityGames(BaseGame):
+class SumOfUnanimityGames(TorchValued, BaseGame):
     """``v(S) = sum_t a_t 1[T_t subset of S]`` over non-empty carriers (spec §7, SOUG)."""
 
     def __init__(
@@ -230,6 +302,13 @@ class SumOfUnanimityGames(BaseGame):
         inside = c.astype(np.int64) @ self._mat.T.astype(np.int64) == size[None, :]
         return np.asarray(inside @ self.coefficients, dtype=np.float64)
 
+    def _torch_value(self, torch: Any, m: Any) -> Any:
+        # A carrier is inside S iff none of its players is missing (counts exact in float64).
+        mat = self._on(torch, "carriers", self._mat.T, m.device)
+        coefs = self._on(torch, "coefficients", self.coefficients, m.device)
+        inside = ((~m).to(torch.float64) @ mat) == 0
+        return inside.to(torch.float64) @ coefs
+
     def table(self) -> np.ndarray:
         from fairsim.allocation._shapley_exact import soug_table
 
@@ -249,7 +328,7 @@ class UnanimityGame(SumOfUnanimityGames):
         self.carrier = self.carriers[0]
 
 
-class BankruptcyGame(BaseGame):
+class BankruptcyGame(TorchValued, BaseGame):
     """O'Neill's bankruptcy game ``v(S) = max(0, E - sum_{j not in S} d_j)`` (O'Neill 1982)."""
 
     def __init__(self, estate: float, claims: Any, *, cache: bool = False):
@@ -263,6 +342,10 @@ class BankruptcyGame(BaseGame):
     def _value(self, c: np.ndarray) -> np.ndarray:
         outside = (~c) @ self.claims
         return np.maximum(0.0, self.estate - outside)
+
+    def _torch_value(self, torch: Any, m: Any) -> Any:
+        claims = self._on(torch, "claims", self.claims, m.device)
+        return torch.clamp(self.estate - (~m).to(torch.float64) @ claims, min=0.0)
 
     def table(self) -> np.ndarray:
         from fairsim.allocation._shapley_exact import subset_sums
@@ -286,6 +369,22 @@ class SumGame(BaseGame):
     def _value(self, c: np.ndarray) -> np.ndarray:
         return np.asarray(self.first.value(c)) + np.asarray(self.second.value(c))
 
+    @property
+    def torch_value(self) -> Any:
+        """``first.torch_value + second.torch_value`` (float64, masks' device); present only
+        when both games have ``torch_value`` (``hasattr`` is False otherwise)."""
+        f = getattr(self.first, "torch_value", None)
+        g = getattr(self.second, "torch_value", None)
+        if f is None or g is None:
+            raise AttributeError("torch_value needs both summed games to have torch_value")
+
+        def torch_value(masks: Any) -> Any:
+            out = f(masks).to(_torch().float64) + g(masks).to(_torch().float64)
+            self.evaluations += int(out.shape[0])
+            return out
+
+        return torch_value
+
 
 def __getattr__(name: str) -> Any:
     # ModelUtilityGame lives in its own module (it imports BaseGame from here): loaded on first use.
@@ -307,6 +406,7 @@ __all__ = [
     "SumGame",
     "SumOfUnanimityGames",
     "TableGame",
+    "TorchValued",
     "UnanimityGame",
     "WeightedVotingGame",
     "masks_of",

@@ -121,17 +121,50 @@ def _run(method: str, game: Any, budget: Any, stop: Any, rng: Any, batch_size: i
     return Valuation(phi, se, drv.evaluations, np.asarray(c), drv.converged, info)
 
 
-def semivalue(game: Any, coefficients: Any) -> Valuation:
-    """Exact semivalue ``psi_i = sum_S p_|S| Delta_i(S)`` (Dubey, Neyman & Weber 1981; spec §3).
+def _check_backend(backend: Any, device: Any) -> None:
+    if backend not in BACKENDS:
+        raise InputError(f"backend must be one of {BACKENDS}; got {backend!r}")
+    if device is not None and backend not in ("torch", "auto"):
+        raise InputError(f"device applies to backend='torch' (or 'auto'); got backend={backend!r}")
 
-    ``coefficients`` is ``p_0..p_{n-1}``; one O(n 2^n) coefficient pass (spec §4), numba-parallel.
+
+def _exact(game: Any, p: np.ndarray, backend: str, device: Any) -> Valuation:
+    """Exact semivalue with coefficients ``p`` on the chosen backend (inputs already checked).
+
+    ``"auto"`` is torch when the game has ``torch_value`` and CUDA is present, numba otherwise
+    (spec §14); ``"numpy"`` and ``"numba"`` run the numba coefficient pass.
     """
-    n = _check_game(game, MAX_EXACT_PLAYERS)
-    p = np.asarray(coefficients, dtype=np.float64)
-    if p.shape != (n,) or not np.all(np.isfinite(p)):
-        raise InputError(f"coefficients must be {n} finite numbers; got shape {p.shape}")
+    n = int(game.n_players)
+    if backend == "auto" and hasattr(game, "torch_value") and _cuda_present():
+        backend = "torch"
+    if backend == "torch":
+        torch, dev = _torch_device(device)
+        vals, ev = X.semivalue_torch(torch, game, p, dev)
+        info = {"method": "exact", "backend": "torch", "device": str(dev)}
+        return Valuation(vals, np.zeros(n), ev, None, True, info)
     vals, ev = X.semivalue_exact(game, p)
     return Valuation(vals, np.zeros(n), ev, None, True, {"method": "exact"})
+
+
+def semivalue(
+    game: Any, coefficients: Any, backend: str = "auto", *, device: Any = None
+) -> Valuation:
+    """Exact semivalue ``psi_i = sum_S p_|S| Delta_i(S)`` (Dubey, Neyman & Weber 1981; spec §3).
+
+    ``coefficients`` is ``p_0..p_{n-1}``; one O(n 2^n) coefficient pass (spec §4), numba-parallel,
+    or with ``backend="torch"`` the batched GEMM of spec §4 with per-size weights ``p`` on
+    ``device`` (default CUDA when present, else CPU). ``backend`` and ``device`` as in
+    :func:`shapley`.
+    """
+    _check_backend(backend, device)
+    n = _check_game(game, MAX_EXACT_PLAYERS)
+    try:
+        p = np.asarray(coefficients, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"coefficients must be {n} finite numbers; got {coefficients!r}") from None
+    if p.shape != (n,) or not np.all(np.isfinite(p)):
+        raise InputError(f"coefficients must be {n} finite numbers; got shape {p.shape}")
+    return _exact(game, p, backend, device)
 
 
 def _torch_device(device: Any) -> tuple[Any, Any]:
@@ -155,13 +188,29 @@ def _torch_device(device: Any) -> tuple[Any, Any]:
     return torch, dev
 
 
+_NVIDIA_NODES = ("/dev/nvidiactl", "/proc/driver/nvidia/version", "/dev/dxg")
+
+
 def _cuda_present() -> bool:
+    """Whether torch sees a CUDA device, without importing torch (seconds) when it cannot.
+
+    On Linux, torch is imported only if it already is or an NVIDIA driver node exists
+    (``/dev/nvidiactl``, ``/proc/driver/nvidia/version``, WSL's ``/dev/dxg``); on macOS never
+    [fairsim]. Keeps ``backend="auto"`` cheap for closed-form games on CPU machines.
+    """
     import importlib.util
+    import os
+    import sys
 
-    if importlib.util.find_spec("torch") is None:
+    if "torch" not in sys.modules:
+        if sys.platform == "darwin" or importlib.util.find_spec("torch") is None:
+            return False
+        if sys.platform.startswith("linux") and not any(map(os.path.exists, _NVIDIA_NODES)):
+            return False
+    try:
+        import torch
+    except ImportError:
         return False
-    import torch
-
     return bool(torch.cuda.is_available())
 
 
@@ -202,22 +251,12 @@ def shapley(
     """
     if method not in METHODS:
         raise InputError(f"method must be one of {METHODS}; got {method!r}")
-    if backend not in BACKENDS:
-        raise InputError(f"backend must be one of {BACKENDS}; got {backend!r}")
-    if device is not None and backend not in ("torch", "auto"):
-        raise InputError(f"device applies to backend='torch' (or 'auto'); got backend={backend!r}")
+    _check_backend(backend, device)
     if backend == "torch" and method != "exact":
         raise InputError(f"backend='torch' is only for method='exact'; got method={method!r}")
     if method == "exact":
         n = _check_game(game, MAX_EXACT_PLAYERS)
-        if backend == "auto" and hasattr(game, "torch_value") and _cuda_present():
-            backend = "torch"
-        if backend == "torch":
-            torch, dev = _torch_device(device)
-            vals, ev = X.semivalue_torch(torch, game, X.shapley_weights(n), dev)
-            info = {"method": "exact", "backend": "torch", "device": str(dev)}
-            return Valuation(vals, np.zeros(n), ev, None, True, info)
-        return semivalue(game, X.shapley_weights(n))
+        return _exact(game, X.shapley_weights(n), backend, device)
     allowed = {"tmc": {"rtol", "atol", "burn_in"}, "owen": {"nodes"}}.get(method, set())
     extra = set(options) - allowed
     if extra:
@@ -235,10 +274,7 @@ def shapley_tables(tables: Any, backend: str = "auto", device: Any = None) -> np
     per game; ``"auto"`` picks torch when torch is installed and CUDA is present, numba otherwise
     (it imports torch to find out). ``device`` as in :func:`shapley` [fairsim helper].
     """
-    if backend not in BACKENDS:
-        raise InputError(f"backend must be one of {BACKENDS}; got {backend!r}")
-    if device is not None and backend not in ("torch", "auto"):
-        raise InputError(f"device applies to backend='torch' (or 'auto'); got backend={backend!r}")
+    _check_backend(backend, device)
     try:
         V = np.asarray(tables, dtype=np.float64)
     except (TypeError, ValueError):
@@ -284,28 +320,49 @@ def banzhaf(
     budget: int | None = None,
     stop: StoppingRule | None = None,
     rng: Any = None,
+    backend: str = "auto",
     *,
     batch_size: int = 4096,
+    device: Any = None,
 ) -> Valuation:
-    """Banzhaf value ``beta_i = 2^-(n-1) sum_S Delta_i(S)`` (Banzhaf 1965); ``"msr"`` is Wang & Jia 2023."""
+    """Banzhaf value ``beta_i = 2^-(n-1) sum_S Delta_i(S)`` (Banzhaf 1965); ``"msr"`` is Wang & Jia 2023.
+
+    ``"exact"`` is the semivalue with ``p_s = 2^-(n-1)`` (spec §3), on ``backend`` and ``device``
+    as in :func:`shapley` (``"torch"``: batched GEMM, on device with the game's ``torch_value``).
+    ``"msr"`` ignores ``backend``.
+    """
     if method not in ("exact", "msr"):
         raise InputError(f"method must be 'exact' or 'msr'; got {method!r}")
+    _check_backend(backend, device)
+    if backend == "torch" and method != "exact":
+        raise InputError(f"backend='torch' is only for method='exact'; got method={method!r}")
     n = _check_game(game)
     if method == "exact":
         _check_game(game, MAX_EXACT_PLAYERS)
-        return semivalue(game, np.full(n, 2.0 ** (1 - n)))
+        return _exact(game, np.full(n, 2.0 ** (1 - n)), backend, device)
     return _run("msr", game, budget, stop, rng, batch_size)
 
 
 @register(
     "valuation.beta_shapley", "mechanism", role="estimator", claims=("symmetry", "null_player")
 )
-def beta_shapley(game: Any, alpha: float = 16.0, beta: float = 1.0) -> Valuation:
-    """Exact Beta(alpha, beta) Shapley (Kwon & Zou 2022, arXiv 2110.14049); (16, 1) default [fairsim]."""
+def beta_shapley(
+    game: Any,
+    alpha: float = 16.0,
+    beta: float = 1.0,
+    backend: str = "auto",
+    *,
+    device: Any = None,
+) -> Valuation:
+    """Exact Beta(alpha, beta) Shapley (Kwon & Zou 2022, arXiv 2110.14049); (16, 1) default [fairsim].
+
+    ``backend`` and ``device`` as in :func:`shapley`.
+    """
     if not (alpha > 0 and beta > 0 and np.isfinite(alpha) and np.isfinite(beta)):
         raise InputError(f"alpha and beta must be finite and > 0; got {alpha}, {beta}")
+    _check_backend(backend, device)
     n = _check_game(game, MAX_EXACT_PLAYERS)
-    return semivalue(game, X.beta_weights(n, alpha, beta))
+    return _exact(game, X.beta_weights(n, alpha, beta), backend, device)
 
 
 @register("valuation.leave_one_out", "mechanism", role="estimator")
