@@ -1,6 +1,7 @@
 """ILP forms of the ex-post and GFS checks (spec §7), solved by HiGHS through scipy.optimize.milp.
 
-Variables: x_c (project c in T), y_b (class b in the group S), plus β (FJR) or z_c (PJR, GFS).
+Variables: x_c (project c in T), y_b (class b in the group S), plus z_c (PJR, GFS). FJR's
+MILPs (one per threshold level, no big-M) live in :mod:`fairsim.axioms._budgeting_fjr`.
 Each model is feasible iff the axiom is violated; the solver's witness is then re-verified by
 the enumeration kernels' exact tests, and ``"inconclusive"`` is set in the witness on failure.
 """
@@ -13,7 +14,7 @@ import numpy as np
 
 from fairsim.axioms import Verdict
 from fairsim.axioms._budgeting_common import Profile
-from fairsim.axioms._budgeting_expost import _slack, _witness, candidates, fjr_test, utility_of_w
+from fairsim.axioms._budgeting_expost import _slack, _witness, candidates, utility_of_w
 
 
 def _delta(P: Profile) -> float:
@@ -120,48 +121,6 @@ def ejr_ilp(
     if not ok:
         wit["inconclusive"] = True
     return Verdict(name, False, wit, _slack(P, wg, cost))
-
-
-def fjr_ilp(P: Profile, Wm: np.ndarray) -> Verdict:
-    """FJR as a feasibility MILP with a continuous threshold β (abcvoting's form with costs)."""
-    k, m = P.A.shape
-    uW = utility_of_w(P, Wm)
-    rows, M, d = _group_rows(P, m, uW)
-    rows = rows[k:]  # FJR groups need no common approval
-    beta = m + k
-    # tight big-M per class [F]: β <= u(T) <= β_max, and a class with u_b(W) >= β_max never joins
-    classes_u = (P.A * P.u).sum(axis=1)
-    beta_max = float(min(classes_u.max(initial=0.0), P.budget if P.utility == "cost" else m))
-    for b in range(k):
-        coefs = {c: -P.u[c] for c in range(m) if P.A[b, c]}
-        coefs[beta] = 1.0
-        coefs[m + b] = beta_max
-        rows.append((coefs, -np.inf, beta_max))
-        Mb = float(uW[b])
-        rows.append(({beta: -1.0, m + b: Mb}, -np.inf, Mb - d - uW[b]))
-    rows.append(({c: P.costs[c] for c in range(m)}, -np.inf, P.budget + P.tol / max(1.0, P.n)))
-    nvar = m + k + 1
-    ub = np.ones(nvar)
-    ub[np.setdiff1d(np.arange(m), candidates(P))] = 0.0
-    ub[m : m + k][(uW + d > beta_max + P.utol) | (classes_u <= uW + P.utol)] = 0.0
-    ub[beta] = max(beta_max, d)
-    lb = np.zeros(nvar)
-    lb[beta] = d
-    integ = np.ones(nvar)
-    integ[beta] = 0
-    x = _solve(np.zeros(nvar), rows, nvar, integ, lb, ub)
-    if x is None:
-        return Verdict("fjr", True, None, float("inf"))
-    T = np.flatnonzero(x[:m] > 0.5)
-    cost = float(P.costs[T].sum())
-    uT = (P.A * P.u)[:, T].sum(axis=1)
-    s, b_, G = fjr_test(P, uW, uT, cost)
-    if G is None or not P.big_enough(float(P.w[G].sum()), cost):
-        S = np.flatnonzero(x[m : m + k] > 0.5)
-        wit = _witness(P, S, T, float(x[beta]), float(P.w[S].sum()), cost)
-        wit["inconclusive"] = True
-        return Verdict("fjr", False, wit, s)
-    return Verdict("fjr", False, _witness(P, G, T, b_, float(P.w[G].sum()), cost), s)
 
 
 def gfs_ilp(P: Profile, p: np.ndarray) -> tuple[float, np.ndarray]:

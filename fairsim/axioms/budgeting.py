@@ -1,7 +1,8 @@
 """Participatory-budgeting axioms (spec ``budgeting.md`` §6, checking strategies §7).
 
 Ex post (W = ids, an ``Outcome`` or a bool mask): :func:`jr`, :func:`pjr`, :func:`ejr`,
-:func:`fjr`, :func:`ejr_up_to_one`, :func:`exhaustive`. Ex ante (p = marginals or a ``Lottery``):
+:func:`fjr`, :func:`ejr_up_to_one`, :func:`exhaustive`, :func:`priceable` (with
+:func:`price_system` and :func:`is_price_system`). Ex ante (p = marginals or a ``Lottery``):
 :func:`ifs`, :func:`ufs`, :func:`strong_ufs`, :func:`gfs`; and :func:`bb1` for lotteries.
 
 Every check returns a :class:`~fairsim.axioms.Verdict`; witnesses hold ``"voters"`` (ballot row
@@ -9,7 +10,8 @@ indices), ``"projects"``, ``"beta"``, ``"group_weight"`` and ``"required"`` (the
 n·cost(T)/B the projects call for). ``method``: ``"enumerate"`` (exact search over project sets,
 never over voter subsets), ``"ilp"`` (HiGHS via scipy.optimize.milp), ``"bruteforce"`` (tests
 only, rows + projects <= 20), ``"auto"`` (enumerate, then ILP after 10^6 visited sets).
-Sources: Peters, Pierczyński, Skowron arXiv 2008.13276 (EJR, EJR-1, FJR); Aziz et al. arXiv
+Sources: Peters, Pierczyński, Skowron arXiv 2008.13276 (EJR, EJR-1, FJR); Peters & Skowron
+arXiv 1911.11747 (priceability); Aziz et al. arXiv
 2404.05198 (ex-ante shares, BB1; exact forms are fairsim's reconstructions [F], spec §6.3-6.4).
 """
 
@@ -34,6 +36,9 @@ from fairsim.axioms._budgeting_common import (
 )
 from fairsim.errors import InputError
 from fairsim.registry import register
+
+#: sets the FJR enumeration may visit under ``method="auto"`` before the level MILPs take over.
+FJR_AUTO_LIMIT = 500
 
 
 def _run(
@@ -111,21 +116,38 @@ def pjr(e: Any, W: Any, utility: str = "cost", method: str = "auto") -> Verdict:
     )
 
 
-def fjr(e: Any, W: Any, utility: str = "cost", method: str = "auto") -> Verdict:
+def fjr(
+    e: Any, W: Any, utility: str = "cost", method: str = "auto", time_limit: float = 600.0
+) -> Verdict:
     """Full justified representation (§6.1; arXiv 2008.13276): every weakly (β, T)-cohesive
     group (w(S)·B >= n·cost(T), u_i(T) >= β > 0 on S) has a member with u_i(W) >= β.
 
-    Exact FJR is expensive: T ranges over all sets with cost(T) <= B. Practical up to about 20
-    approved projects; on a 48-project Warszawa district neither method finished in minutes.
+    ``"enumerate"``: depth-first search over T with cost(T) <= B (small instances).
+    ``"ilp"``: exact branch and bound over threshold levels β = u_b(W) + δ, one big-M-free MILP
+    per level interval (HiGHS), see :mod:`fairsim.axioms._budgeting_fjr` [D]; finishes on the
+    ~50-project Warszawa district files. ``"auto"``: enumerate up to 500 sets, then the
+    level MILPs. If ``time_limit`` (seconds, level MILPs only) runs out, the verdict has
+    ``holds=False`` with ``witness["inconclusive"] = True`` and the open β range; a witness
+    without that flag is an exactly re-checked violation. ``slack`` is +inf when FJR holds by
+    the level MILPs (they bound no slack).
     """
     P = profile(e, utility)
     Wm = outcome_mask(P, W)
-    return _run(
-        method,
-        lambda lim: _ep.fjr_enum(P, Wm, lim),
-        lambda: _ilp().fjr_ilp(P, Wm),
-        lambda: brute(P, Wm, "fjr"),
-    )
+    if not (isinstance(time_limit, (int, float)) and time_limit > 0):
+        raise InputError(f"time_limit must be a number of seconds > 0; got {time_limit!r}")
+    check_choice(method, "method", METHODS)
+
+    def levels() -> Verdict:
+        from fairsim.axioms._budgeting_fjr import fjr_levels
+
+        return fjr_levels(P, Wm, float(time_limit))
+
+    if method == "auto":
+        try:
+            return _ep.fjr_enum(P, Wm, FJR_AUTO_LIMIT)
+        except _ep._Limit:
+            return levels()
+    return _run(method, lambda lim: _ep.fjr_enum(P, Wm, lim), levels, lambda: brute(P, Wm, "fjr"))
 
 
 def exhaustive(e: Any, W: Any, among: str = "all") -> Verdict:
@@ -158,6 +180,89 @@ def exhaustive(e: Any, W: Any, among: str = "all") -> Verdict:
         "feasible": bool(spent <= P.budget + eps),
     }
     return Verdict("exhaustive", False, wit, float(P.costs[c] - left))
+
+
+def _priced_profile(e: Any) -> Any:
+    P = profile(e, "cost")
+    if not P.n > 0:
+        raise InputError(f"priceability needs voters: total weight n must be > 0; got {P.n}")
+    return P
+
+
+def price_system(e: Any, W: Any) -> dict[str, Any] | None:
+    """A price system supporting ``W`` (spec §6.2; Peters & Skowron arXiv 1911.11747), or None.
+
+    Returns ``{"b": voter budget, "payments": csr (ballot rows x projects, per voter),
+    "leftover": per ballot row}`` from the LP of :func:`priceable`; None if not priceable.
+    """
+    from fairsim.axioms import _budgeting_price as _pr
+
+    P = _priced_profile(e)
+    sol = _pr.solve(P, outcome_mask(P, W))
+    if sol["total"] > sol["tol"]:
+        return None
+    from scipy import sparse
+
+    pay = sol["payments"][P.row_class]
+    return {
+        "b": sol["b"],
+        "payments": sparse.csr_matrix(pay),
+        "leftover": np.maximum(sol["b"] - pay.sum(axis=1), 0.0),
+    }
+
+
+def priceable(e: Any, W: Any) -> Verdict:
+    """Priceability (spec §6.2; Peters & Skowron, EC 2020, arXiv 1911.11747).
+
+    W is priceable if some voter budget b >= B/n and payments p_i(c) >= 0, positive only on
+    A_i ∩ W, satisfy Σ_c p_i(c) <= b, Σ_i w_i p_i(c) = cost(c) for c ∈ W, and, for every c ∉ W,
+    Σ_{i ∈ N_c} w_i (b − Σ_c' p_i(c')) <= cost(c). Decided by one LP (HiGHS) over ballot
+    classes, solved as "minimise the total relaxation". On failure the witness gives that least
+    relaxation (``"relaxation"``, in money; per row family in ``"relaxation_by_family"``) and the
+    most relaxed row: ``"constraint"`` in {budget, pay, leftover}, its ``"projects"`` and
+    ``"voters"``, ``"required"`` = its relaxation, ``"beta"`` = the LP's b [F]. ``slack`` is
+    −relaxation/B (0 when priceable) [F]. :func:`price_system` returns the price system itself.
+    """
+    from fairsim.axioms import _budgeting_price as _pr
+
+    P = _priced_profile(e)
+    return _pr.verdict(P, _pr.solve(P, outcome_mask(P, W)))
+
+
+def is_price_system(e: Any, W: Any, b: float, payments: Any, tol: float = 1e-6) -> Verdict:
+    """Check a given price system (b, payments per voter of each ballot row (rows x projects,
+    dense or sparse; a row with multiplicity w stands for w voters paying alike))
+    against the rows of :func:`priceable` (spec §6.2) with absolute money tolerance ``tol`` [F].
+    Witness on failure: ``"constraint"`` (the first violated row family) and ``"required"`` (its
+    excess). Used to confirm that MES outcomes are priceable via their own payments [D]."""
+    from fairsim.axioms import _budgeting_price as _pr
+
+    P = _priced_profile(e)
+    Wm = outcome_mask(P, W)
+    if not (np.isfinite(b) and b >= 0):
+        raise InputError(f"b must be a finite number >= 0; got {b!r}")
+    if not (np.isfinite(tol) and tol >= 0):
+        raise InputError(f"tol must be a finite number >= 0; got {tol!r}")
+    pay = payments.toarray() if hasattr(payments, "toarray") else np.asarray(payments, float)
+    rows = P.row_class.size
+    if pay.shape != (rows, len(P.ids)):
+        raise InputError(
+            f"payments must have shape (ballot rows, projects) = {(rows, len(P.ids))}; "
+            f"got {pay.shape}"
+        )
+    A_rows = P.A[P.row_class]
+    ok, row, excess = _pr.check_system(A_rows, P.row_w, P, Wm, float(b), pay, tol)
+    if ok:
+        return Verdict("is_price_system", True, None, 0.0)
+    wit = {
+        "voters": [],
+        "projects": [],
+        "beta": float(b),
+        "group_weight": 0.0,
+        "required": float(excess),
+        "constraint": row,
+    }
+    return Verdict("is_price_system", False, wit, -float(excess) / P.budget)
 
 
 def ifs(e: Any, p: Any, variant: str = "spending") -> Verdict:
@@ -248,6 +353,7 @@ _EX_POST: dict[str, Callable[..., Verdict]] = {
     "fjr": fjr,
     "ejr_up_to_one": ejr_up_to_one,
     "exhaustive": exhaustive,
+    "priceable": priceable,
 }
 _EX_ANTE: dict[str, Callable[..., Verdict]] = {
     "ifs": ifs,
@@ -272,8 +378,11 @@ __all__ = [
     "fjr",
     "gfs",
     "ifs",
+    "is_price_system",
     "jr",
     "pjr",
+    "price_system",
+    "priceable",
     "strong_ufs",
     "ufs",
 ]
