@@ -7,6 +7,8 @@ stop test. Exploit: ⌊r·N⌋ clients drawn without replacement with p = softma
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from fairsim.mechanisms._federated_base import (
@@ -14,9 +16,14 @@ from fairsim.mechanisms._federated_base import (
     RoundRecord,
     StepResult,
     client_index,
+    eval_masks,
+    pick_utility,
     size_weights,
     to_numpy,
 )
+
+#: Per-round decay of FAE's ``dv_method="mr"`` values: ψ^t is scaled by MR_DECAY^(t+1).
+MR_DECAY = 0.98
 
 
 def hotelling_pvalue(x: np.ndarray, mu0: np.ndarray) -> float:
@@ -68,6 +75,24 @@ def cos_grad_values(gram: np.ndarray, w: np.ndarray, rng: np.random.Generator) -
         mi[:, i] = True
         psi[i] = np.sum(u(mi) - u(m)) / n
     return psi
+
+
+def permutation_values(
+    record: RoundRecord, utility: Any, perms: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Monte Carlo Shapley values of the coalition-model game U(S) = u(θ_S) over the rows of
+    ``perms`` (m, k) (every distinct prefix evaluated once); returns (values (k,), evaluations)."""
+    m, k = perms.shape
+    prefix = np.zeros((m, k + 1, k), dtype=bool)
+    for j in range(k):
+        prefix[:, j + 1] = prefix[:, j]
+        prefix[np.arange(m), j + 1, perms[:, j]] = True
+    flat = prefix.reshape(-1, k)
+    uniq, inv = np.unique(flat, axis=0, return_inverse=True)
+    vals = eval_masks(record, utility, uniq)[inv.reshape(-1)].reshape(m, k + 1)
+    credit = np.zeros((m, k))
+    credit[np.arange(m)[:, None], perms] = np.diff(vals, axis=1)
+    return credit.mean(axis=0), int(uniq.shape[0])
 
 
 class FAE(FederatedMechanism):
@@ -124,6 +149,12 @@ class FAE(FederatedMechanism):
         k = cl.size
         if self.dv_method == "random":
             return self.rng.random(k) / k
+        if self.dv_method == "mr":
+            u = pick_utility(None, record, "fae(dv_method='mr')")
+            perms = np.argsort(self.rng.random((5 * k, k)), axis=1)
+            vals, used = permutation_values(record, u, perms)
+            self.evaluations += used
+            return vals * MR_DECAY ** (record.t + 1)
         upd = record.updates
         gram = to_numpy(upd @ upd.T)
         w = size_weights(np.asarray(record.sizes, dtype=np.float64))

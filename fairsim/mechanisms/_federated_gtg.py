@@ -215,13 +215,18 @@ class MRExact(_CoalitionObserver):
     name = "mr_exact"
 
     def __init__(
-        self, n_clients: int, utility: Callable[[Any], Any] | None, max_players: int
+        self,
+        n_clients: int,
+        utility: Callable[[Any], Any] | None,
+        max_players: int,
+        round_weight: float = 1.0,
     ) -> None:
         super().__init__(n_clients, utility)
         self.max_players = max_players
+        self.round_weight = round_weight
 
     def step(self, record: RoundRecord) -> StepResult:
-        """Evaluate all 2^|P| coalition models and add the exact Shapley values."""
+        """Evaluate all 2^|P| coalition models and add λ_t times the exact Shapley values."""
         from fairsim.errors import InputError
 
         u = pick_utility(self.utility, record, "mr_exact")
@@ -237,7 +242,7 @@ class MRExact(_CoalitionObserver):
             return StepResult(None, np.zeros(self.n_clients), removed=self.removed)
         vals = eval_masks(record, u, all_masks(k))
         self.evaluations += 1 << k
-        phi = exact_shapley_table(vals, k)
+        phi = exact_shapley_table(vals, k) * self.round_weight**record.t
         round_vals = self._scatter(cl, phi)
         self._contrib += round_vals
         return StepResult(None, round_vals, removed=self.removed)

@@ -24,7 +24,7 @@ from fairsim.mechanisms._federated_base import (
     StepResult,
     require_torch,
 )
-from fairsim.mechanisms._federated_baselines import FedAvg, SizeShare
+from fairsim.mechanisms._federated_baselines import FedAvg, ORExact, SizeShare
 from fairsim.mechanisms._federated_fae import FAE
 from fairsim.mechanisms._federated_fedce import FedCE
 from fairsim.mechanisms._federated_gtg import GTGShapley, LOORound, MRExact
@@ -236,8 +236,10 @@ def fae(
 ) -> FAE:
     """Fair yet asymptotically equal collaborative learning (Lin et al., ICML 2023; spec §4.4).
 
-    Explore with per-round values (``dv_method``: "cos_grad", "loo"; ablations "random" and
-    "reverse" = softmax of −ψ) and a running mean ψ; stop when the Hotelling test on the last
+    Explore with per-round values (``dv_method``: "cos_grad", "loo", "mr" = Monte Carlo Shapley
+    with 5N random permutations of the coalition-model game u(θ_S) on ``record.utility``, every
+    distinct coalition evaluated once, scaled by 0.98^{t+1} [F reading of the authors' code];
+    ablations "random" and "reverse" = softmax of −ψ) and a running mean ψ; stop when the Hotelling test on the last
     ``window`` rounds of ``dim`` random clients (default min(5, N−1, window−1)) has p > ``alpha`` (from 2·window explore rounds)
     or at ``total_rounds``/2. Exploit: ⌊select_frac·N⌋ clients drawn without replacement with
     p = softmax(β ψ) + 1e-30, β = 2N by default [F].
@@ -255,7 +257,7 @@ def fae(
         w,
         d,
         _real("select_frac", select_frac, 0.0, 1.0, lo_open=True),
-        _choice("dv_method", dv_method, ("cos_grad", "loo", "random", "reverse")),
+        _choice("dv_method", dv_method, ("cos_grad", "loo", "mr", "random", "reverse")),
         _rng(rng),
         None if total_rounds is None else _int("total_rounds", total_rounds, 1),
     )
@@ -275,14 +277,50 @@ def size_share(n_clients: int, sizes: Any = None) -> SizeShare:
 
 
 @register(
-    "federated.mr_exact", "mechanism", personal=False, role="baseline", params={"max_players": 10}
+    "federated.mr_exact",
+    "mechanism",
+    personal=False,
+    role="baseline",
+    params={"max_players": 10, "round_weight": 1.0},
 )
-def mr_exact(n_clients: int, utility: Utility | None = None, max_players: int = 10) -> MRExact:
-    """Exact per-round Shapley of the coalition-model game, summed (MR-exact, spec §4.6) [F]."""
+def mr_exact(
+    n_clients: int,
+    utility: Utility | None = None,
+    max_players: int = 10,
+    round_weight: float = 1.0,
+) -> MRExact:
+    """Multi-round reconstruction (MR-exact, spec §4.6; Song, Tong & Wei, IEEE BigData 2019):
+    Σ_t λ_t φ_i^t with φ^t the exact Shapley value of the round-t coalition-model game
+    U_t(S) = u(θ^{t-1} + Σ_{i∈S}(ñ_i/ñ_S)Δ_i) (all 2^|P| models, |P| ≤ ``max_players``) and
+    λ_t = ``round_weight``^t (0-based t; default 1, the paper's λ_t being unverified) [F]. GTG's
+    oracle. ``contributions`` is the raw sum Σ_t λ_t φ^t (not normalised).
+    """
     require_torch("mr_exact")
     return MRExact(
-        _int("n_clients", n_clients, 1), _utility(utility), _int("max_players", max_players, 1)
+        _int("n_clients", n_clients, 1),
+        _utility(utility),
+        _int("max_players", max_players, 1),
+        _real("round_weight", round_weight, 0.0, 1.0),
     )
+
+
+@register(
+    "federated.or_exact", "mechanism", personal=False, role="baseline", params={"max_players": 10}
+)
+def or_exact(n_clients: int, utility: Utility | None = None, max_players: int = 10) -> ORExact:
+    """One-round reconstruction (OR, Song, Tong & Wei, IEEE BigData 2019; spec §4.6).
+
+    θ_S = θ^0 + Σ_t Σ_{i∈S∩P_t}(ñ_i/ñ_{S∩P_t})Δ_i^t rebuilt for every S ⊆ N from the recorded
+    updates (K = ``n_clients`` ≤ ``max_players``), contribution = exact Shapley value of
+    S ↦ u(θ_S). Values are recomputed after every round (2^K evaluations a round, so the
+    per-round history has them) [F]; an observer (FedAvg aggregation).
+    """
+    require_torch("or_exact")
+    n = _int("n_clients", n_clients, 1)
+    cap = _int("max_players", max_players, 1)
+    if n > cap:
+        raise InputError(f"or_exact rebuilds 2^K models: n_clients={n} exceeds max_players={cap}")
+    return ORExact(n, _utility(utility), cap)
 
 
 @register("federated.loo", "mechanism", personal=False, role="baseline")
@@ -292,7 +330,17 @@ def loo_round(n_clients: int, utility: Utility | None = None) -> LOORound:
     return LOORound(_int("n_clients", n_clients, 1), _utility(utility))
 
 
-NAMES = ("gtg_shapley", "rffl", "fedce", "fae", "fedavg", "size_share", "mr_exact", "loo")
+NAMES = (
+    "gtg_shapley",
+    "rffl",
+    "fedce",
+    "fae",
+    "fedavg",
+    "size_share",
+    "mr_exact",
+    "or_exact",
+    "loo",
+)
 
 
 def make(
@@ -319,6 +367,7 @@ def make(
         "fedavg": lambda: fedavg(n, **params),
         "size_share": lambda: size_share(n, sizes, **params),
         "mr_exact": lambda: mr_exact(n, **params),
+        "or_exact": lambda: or_exact(n, **params),
         "loo": lambda: loo_round(n, **params),
     }
     if name not in builders:
@@ -341,6 +390,7 @@ __all__ = [
     "loo_round",
     "make",
     "mr_exact",
+    "or_exact",
     "rffl_reputation",
     "size_share",
 ]

@@ -3,10 +3,13 @@
 * ``fl-table``: one row per mechanism with the means over runs without errors of accuracy,
   collaborative fairness (Pearson, Spearman), free-rider detection rate, false-positive rate,
   detection round, final equality gap and its area, communication (MB) and server-side model
-  evaluations, and in how many runs every free rider and no honest client was flagged;
+  evaluations, the spread and minimum of the honest clients' local-validation accuracies
+  (performance fairness), and, when the scenario names a ``reference`` estimator, the Spearman
+  correlation with its contributions and the evaluation ratio (columns that are NaN in every row
+  are left out), and in how many runs every free rider and no honest client was flagged;
 * ``fl-rounds``: from ``rounds.parquet`` (:mod:`fairsim.sim.federated_task`), the mean global
-  accuracy, equality gap and contribution share of free riders and of honest clients per round,
-  with 95% Student-t bands.
+  accuracy, equality gap, spread of the honest clients' local-validation accuracies and
+  contribution share of free riders and of honest clients per round, with 95% Student-t bands.
 """
 
 from __future__ import annotations
@@ -35,7 +38,13 @@ TABLE_METRICS = (
     ("gap_auc", "gap AUC"),
     ("comm_mb", "MB total"),
     ("evaluations", "evaluations"),
+    ("local_acc_std", "local acc std"),
+    ("local_acc_min", "local acc min"),
+    ("rank_corr_ref", "rank corr vs ref"),
+    ("eval_ratio_ref", "evals / ref"),
 )
+#: Table columns dropped when no mechanism has a finite value (e.g. no ``reference``).
+OPTIONAL = ("local acc std", "local acc min", "rank corr vs ref", "evals / ref")
 AXIOM = "free_riders_removed"
 
 
@@ -65,7 +74,9 @@ def mechanism_table(summary: Summary) -> pd.DataFrame:
             v = sub[col].dropna().astype(bool)
             rec["FR removed"] = f"{int(v.sum())}/{len(v)}" if len(v) else "–"
         out.append(rec)
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out)
+    empty = [c for c in OPTIONAL if c in table.columns and not table[c].notna().any()]
+    return table.drop(columns=empty)
 
 
 def group_lines(summary: Summary) -> pd.DataFrame:
@@ -101,7 +112,10 @@ def federated_table(summary: Summary) -> list[DomainSection]:
         "personal-model mechanisms). FR detected / honest flagged: share of free riders / "
         "honest clients flagged at the last round (removed, or contribution below 1/(3K)). "
         "Detection round: mean over runs that detect every free rider. gap: max minus min "
-        "accuracy of the honest clients' models."
+        "accuracy of the honest clients' models. local acc: accuracy of the model each honest "
+        "client holds on its own local validation split (std and min over clients). rank corr "
+        "vs ref / evals / ref: Spearman correlation of the final contributions with the "
+        "reference estimator's on the same run, and model evaluations relative to it."
     )
     return [
         DomainSection(
@@ -130,6 +144,14 @@ def federated_rounds(summary: Summary) -> list[DomainSection]:
         svg = plots.round_lines(gap, mechs, "equality gap", "fl-gap")
         blocks += _figure(
             svg, "Mean equality gap (max − min accuracy of honest clients' models) by round."
+        )
+    local = accuracy_by_round(summary, "local_acc_std")
+    if len(local) and np.isfinite(pd.to_numeric(local["mean"], errors="coerce")).any():
+        svg = plots.round_lines(local, mechs, "std of local accuracy", "fl-local")
+        blocks += _figure(
+            svg,
+            "Mean standard deviation over honest clients of the accuracy of the model each "
+            "holds on its own local validation split, by round (lower = more uniform).",
         )
     groups = group_lines(summary)
     if len(groups):

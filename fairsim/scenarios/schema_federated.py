@@ -16,6 +16,7 @@ data, partition and seed (a paired comparison). Fields mirror
     rounds: 30
     mechanisms: [fedavg, gtg_shapley, {name: rffl, params: {clip_norm: 0.5}}]
     compare_to: fedavg                # metric.d_* = this mechanism minus fedavg, same run
+    reference: mr_exact               # metric.rank_corr_ref / eval_ratio_ref against it
 
 Client behaviours are looked up as ``federated.<name>`` (kind ``behaviour``) when the registry has
 federated behaviours, else checked against :data:`CLIENT_TYPES`.
@@ -113,7 +114,7 @@ class FedBehaviourSpec(BehaviourSpec):
 
 class FedMechanismSpec(MechanismSpec):
     """A ``federated.<name>`` mechanism (``fedavg``, ``size_share``, ``gtg_shapley``, ``rffl``,
-    ``fedce``, ``fae``, ``mr_exact``, ``loo``) with keyword parameters (spec §7)."""
+    ``fedce``, ``fae``, ``mr_exact``, ``or_exact``, ``loo``) with keyword parameters (spec §7)."""
 
     registry_domain: ClassVar[str] = DOMAIN
 
@@ -182,6 +183,13 @@ class FederatedScenario(_Strict):
     compare_to: str | None = Field(
         default=None, description="Mechanism label the metric.d_* columns are differences to."
     )
+    reference: str | None = Field(
+        default=None,
+        description=(
+            "Mechanism label (e.g. an exact estimator such as mr_exact) that metric.rank_corr_ref "
+            "and metric.eval_ratio_ref compare every mechanism's contributions and evaluations to."
+        ),
+    )
     sweep: SweepSpec | None = None
     claims: list[ClaimSpec] = Field(default_factory=list)
 
@@ -223,6 +231,8 @@ class FederatedScenario(_Strict):
             raise ValueError(f"mechanism labels must be unique; repeated: {sorted(dup)}")
         if self.compare_to is not None and self.compare_to not in labels:
             raise ValueError(f"compare_to {self.compare_to!r} is not a mechanism label: {labels}")
+        if self.reference is not None and self.reference not in labels:
+            raise ValueError(f"reference {self.reference!r} is not a mechanism label: {labels}")
         if self.client_types is not None:
             if self.behaviours:
                 raise ValueError("give either 'client_types' or 'behaviours', not both")

@@ -19,6 +19,10 @@ loaders (5), Mesa (6). The same seed gives identical results.
 
 Standalone accuracy (spec §5): each client trains alone from the same initial model with the same
 optimiser for ``T * tau`` steps, all clients in one batched call per ``tau`` steps.
+
+Local accuracy [F]: after every round, the model each client holds (its own model under a
+personal mechanism, else the last global model it received) is evaluated on the client's local
+validation split (labels as the client holds them, e.g. noisy), giving ``history["local_accuracy"]``.
 """
 
 from __future__ import annotations
@@ -67,6 +71,8 @@ class FederatedResult:
     wall_time: float
     mechanism: str
     params: dict[str, Any] = field(default_factory=dict)
+    #: (n,) final accuracy of the model each client holds on its own local validation split [F].
+    local_accuracy: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 # ---- validation --------------------------------------------------------------------------------
@@ -186,12 +192,14 @@ class FederatedModel(mesa.Model):
         acc0 = float(self.utility_test(self.theta0[None])[0])
         self.acc_by_version = [acc0]
         self.held = np.zeros(K, dtype=np.int64)  # version of the global model each client holds
+        self.held_models = None if self.personal else self.theta0.expand(K, P).clone()
         self.t = 0
         self.hist: dict[str, list[Any]] = {
             k: []
             for k in (
                 "accuracy",
                 "client_accuracy",
+                "local_accuracy",
                 "contributions",
                 "participants",
                 "flagged",
@@ -297,8 +305,12 @@ class FederatedModel(mesa.Model):
             if k:
                 self.acc_by_version.append(float(self.utility_test(self.theta[None])[0]))
                 self.held[idx] = len(self.acc_by_version) - 1
+                assert self.held_models is not None
+                self.held_models[idx] = self.theta
             acc = self.acc_by_version[-1]
             cacc = np.asarray(self.acc_by_version)[self.held]
+        held = self.client_models if self.personal else self.held_models
+        lacc = self.local_utility(held, np.arange(K)).cpu().numpy().astype(np.float64)
         contrib = np.asarray(self.mech.contributions, dtype=np.float64).copy()
         rem = np.zeros(K, dtype=bool)
         rem[sorted(self.mech.removed)] = True
@@ -312,6 +324,7 @@ class FederatedModel(mesa.Model):
         for key, v in (
             ("accuracy", acc),
             ("client_accuracy", cacc),
+            ("local_accuracy", lacc),
             ("contributions", contrib),
             ("participants", part),
             ("flagged", flagged),
@@ -367,6 +380,9 @@ class FederatedModel(mesa.Model):
             "client_accuracy": np.asarray(self.hist["client_accuracy"], dtype=np.float64).reshape(
                 -1, K
             ),
+            "local_accuracy": np.asarray(self.hist["local_accuracy"], dtype=np.float64).reshape(
+                -1, K
+            ),
             "contributions": np.asarray(self.hist["contributions"], dtype=np.float64).reshape(
                 -1, K
             ),
@@ -409,6 +425,9 @@ class FederatedModel(mesa.Model):
             wall_time=float(wall_time),
             mechanism=str(cfg["mechanism"]),
             params=params,
+            local_accuracy=hist["local_accuracy"][-1].copy()
+            if len(hist["local_accuracy"])
+            else np.full(K, np.nan),
         )
 
 
@@ -540,14 +559,16 @@ def simulate(
     ``n_clients`` clients, the last ``free_riders`` of them free riders (others honest) unless
     ``client_types`` names one kind per client (:data:`fairsim.agents.federated.KINDS`);
     ``mechanism`` is a name of :func:`fairsim.mechanisms.federated.make` (``fedavg``, ``rffl``,
-    ``gtg_shapley``, ``fedce``, ``fae``, ``size_share``, ``mr_exact``, ``loo``) with
+    ``gtg_shapley``, ``fedce``, ``fae``, ``size_share``, ``mr_exact``, ``or_exact``, ``loo``) with
     ``mechanism_params``; ``behaviour_params`` maps a client kind to its parameters (e.g.
     ``{"free_rider": {"mode": "zero"}}``). ``dataset="image_blobs"`` has 64 features
     (``n_features`` is ignored) [F]. ``backend="vmap"`` trains all participants in one batched call;
     ``"loop"`` is the sequential per-client reference (same maths, same batches). ``seed`` may be a
     ``numpy.random.SeedSequence`` (a runner's replication child). ``num_threads`` is torch's CPU
     intra-op thread count during the run (None: leave it). Returns a
-    :class:`FederatedResult`.
+    :class:`FederatedResult`; its ``local_accuracy`` (n,) and ``history["local_accuracy"]``
+    (T, n) are the accuracy of the model each client holds on its own local validation split
+    (performance fairness, FedCE's target; Jiang et al., CVPR 2023) [F].
     """
     t0 = time.perf_counter()
     cfg = make_config(

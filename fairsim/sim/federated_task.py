@@ -13,10 +13,23 @@ last round: removed by RFFL, else normalised cumulative contribution below ``1/(
 axioms of :data:`AXIOMS` (with slack and witness). ``metric.d_<m>`` is this mechanism's metric
 minus that of the scenario's ``compare_to`` mechanism on the same run (NaN without one).
 
+Performance fairness (FedCE's target; Jiang et al., CVPR 2023): ``metric.local_acc_std`` and
+``metric.local_acc_min`` are the population standard deviation and the minimum, over honest
+clients, of the final accuracy of the model each client holds on its own local validation split
+(``FederatedResult.local_accuracy``); ``metric.local_acc_mean`` is their mean [F].
+
+Reference estimator [F]: with ``reference: <label>`` in the scenario, ``metric.rank_corr_ref`` is
+the Spearman correlation over all clients between a mechanism's final contributions and the
+reference mechanism's on the same run, and ``metric.eval_ratio_ref`` its server-side model
+evaluations divided by the reference's (NaN without a reference, when either row errored, for a
+constant vector or zero reference evaluations). Observers (GTG, MR-exact, OR, LOO) keep FedAvg's
+aggregation and draw from their own estimator stream, so they follow exactly FedAvg's trajectory
+and value the same updates.
+
 Round rows (``rounds.parquet``, rounds 1..T): ``outcome`` and ``metric.accuracy`` (global test
 accuracy), ``metric.gap`` (equality gap over honest clients), ``metric.fr_contribution`` /
 ``metric.honest_contribution`` (contribution shares, below), ``metric.participants``, and the
-per-client lists ``contributions`` and ``client_accuracy``.
+per-client lists ``contributions`` and ``client_accuracy``, and ``metric.local_acc_std`` (below).
 
 Contribution share [F]: ``K * c_i / sum_j |c_j|`` of the cumulative contributions ``c``, averaged
 over the group (free riders, honest clients); 1 is an equal share, 0 nothing.
@@ -56,12 +69,24 @@ METRICS = (
     "evaluations",
     "fr_contribution",
     "honest_contribution",
+    "local_acc_mean",
+    "local_acc_std",
+    "local_acc_min",
 )
 #: Metrics compared with the ``compare_to`` mechanism (``metric.d_<name>``).
-DELTA_METRICS = ("accuracy", "fairness", "gap_final", "gap_auc")
-ALL_METRICS = METRICS + tuple(f"d_{m}" for m in DELTA_METRICS)
+DELTA_METRICS = ("accuracy", "fairness", "gap_final", "gap_auc", "local_acc_std", "local_acc_min")
+#: Metrics against the scenario's ``reference`` mechanism (module docstring).
+REF_METRICS = ("rank_corr_ref", "eval_ratio_ref")
+ALL_METRICS = METRICS + tuple(f"d_{m}" for m in DELTA_METRICS) + REF_METRICS
 AXIOMS = ("free_riders_removed", "adversaries_removed", "no_honest_removed", "gap_narrows")
-ROUND_METRICS = ("accuracy", "gap", "fr_contribution", "honest_contribution", "participants")
+ROUND_METRICS = (
+    "accuracy",
+    "gap",
+    "fr_contribution",
+    "honest_contribution",
+    "participants",
+    "local_acc_std",
+)
 
 HEAD = [("distribution", pa.string()), ("behaviour", pa.string())]
 MID = [
@@ -178,6 +203,23 @@ def flag_verdicts(flags: np.ndarray, types: Sequence[str]) -> dict[str, Verdict]
     return out
 
 
+def local_stats(local_acc: Any, honest: np.ndarray) -> dict[str, float]:
+    """Mean, population std and min over ``honest`` of the local-validation accuracies (NaN when
+    there is no finite value)."""
+    a = np.asarray(local_acc, dtype=np.float64)
+    if a.shape != honest.shape:
+        return {"local_acc_mean": math.nan, "local_acc_std": math.nan, "local_acc_min": math.nan}
+    a = a[honest]
+    a = a[np.isfinite(a)]
+    if a.size == 0:
+        return {"local_acc_mean": math.nan, "local_acc_std": math.nan, "local_acc_min": math.nan}
+    return {
+        "local_acc_mean": float(a.mean()),
+        "local_acc_std": float(a.std()),
+        "local_acc_min": float(a.min()),
+    }
+
+
 def score(
     res: Any, types: Sequence[str], standalone: np.ndarray | None, personal: bool
 ) -> tuple[dict[str, float], dict[str, Verdict], np.ndarray]:
@@ -207,6 +249,7 @@ def score(
         "evaluations": float(res.evaluations),
         "fr_contribution": contribution_shares(contrib, fr),
         "honest_contribution": contribution_shares(contrib, honest),
+        **local_stats(getattr(res, "local_accuracy", None), honest),
     }
     verdicts = flag_verdicts(flags, types)
     verdicts["gap_narrows"] = gap_narrows(gap)
@@ -223,6 +266,7 @@ def round_rows(res: Any, types: Sequence[str], head: dict[str, Any]) -> list[dic
     cacc = np.asarray(h["client_accuracy"], dtype=np.float64)
     part = np.asarray(h["participants"], dtype=bool)
     gap = np.asarray(h["gap"], dtype=np.float64)
+    lacc = h.get("local_accuracy")
     rows = []
     for r in range(acc.size):
         rows.append(
@@ -240,6 +284,9 @@ def round_rows(res: Any, types: Sequence[str], head: dict[str, Any]) -> list[dic
                         contrib[r], honest
                     ),
                     S.METRIC_PREFIX + "participants": float(part[r].sum()),
+                    S.METRIC_PREFIX + "local_acc_std": (
+                        math.nan if lacc is None else local_stats(lacc[r], honest)["local_acc_std"]
+                    ),
                 },
             )
         )
@@ -268,6 +315,30 @@ def _deltas(rows: list[dict[str, Any]], labels: list[str], base: str | None) -> 
             b = None if ref is None or ref.get("error") is not None else ref.get(key)
             ok = a is not None and b is not None and row.get("error") is None
             row[S.METRIC_PREFIX + "d_" + m] = float(a) - float(b) if ok else math.nan  # type: ignore[arg-type]
+
+
+def _spearman(x: Any, y: Any) -> float:
+    a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if a.shape != b.shape:
+        return math.nan
+    return pearson_spearman(a, b)[1]
+
+
+def reference_metrics(rows: list[dict[str, Any]], labels: list[str], ref: str | None) -> None:
+    """``metric.rank_corr_ref`` and ``metric.eval_ratio_ref`` of every row against the row of
+    mechanism ``ref`` (module docstring); NaN without a usable reference row."""
+    base = rows[labels.index(ref)] if ref is not None and ref in labels else None
+    usable = base is not None and base.get("error") is None and "contributions" in base
+    for row in rows:
+        corr = ratio = math.nan
+        if usable and row.get("error") is None and "contributions" in row:
+            assert base is not None
+            corr = _spearman(row["contributions"], base["contributions"])
+            ev = float(base.get(S.METRIC_PREFIX + "evaluations", math.nan))
+            mine = float(row.get(S.METRIC_PREFIX + "evaluations", math.nan))
+            ratio = mine / ev if ev > 0 else math.nan
+        row[S.METRIC_PREFIX + "rank_corr_ref"] = corr
+        row[S.METRIC_PREFIX + "eval_ratio_ref"] = ratio
 
 
 def run_one(
@@ -329,7 +400,9 @@ def run_one(
         _put_scores(row, mets, verdicts)
         head = {"run_id": run_id, "design_point": dp, "replication": rep}
         rounds.extend(round_rows(res, types, dict(head, mechanism=spec.display)))
-    _deltas(rows, [m.display for m in scenario.mechanisms], scenario.compare_to)
+    labels = [m.display for m in scenario.mechanisms]
+    _deltas(rows, labels, scenario.compare_to)
+    reference_metrics(rows, labels, getattr(scenario, "reference", None))
     return rows, rounds
 
 
@@ -351,7 +424,9 @@ __all__ = [
     "contribution_shares",
     "flag_verdicts",
     "gap_narrows",
+    "local_stats",
     "pearson_spearman",
+    "reference_metrics",
     "round_rows",
     "run_analyses",
     "run_one",

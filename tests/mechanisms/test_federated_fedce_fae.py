@@ -214,6 +214,6 @@ def test_fae_validation() -> None:
     with pytest.raises(InputError, match="dim"):
         fae(6, dim=10, window=10)
     with pytest.raises(InputError, match="dv_method"):
-        fae(6, dv_method="mr")
+        fae(6, dv_method="shapley")
     with pytest.raises(InputError, match="select_frac"):
         fae(6, select_frac=0.0)

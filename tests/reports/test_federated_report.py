@@ -102,3 +102,44 @@ def test_sections_and_html(tmp_path: Path) -> None:
 def test_no_rounds_no_round_section(tmp_path: Path) -> None:
     root = federated_results(tmp_path / "r", with_rounds=False)
     assert [x.id for x in domain_sections(summarize(root))] == ["fl-table"]
+
+
+def test_reference_and_local_columns(tmp_path: Path) -> None:
+    """gtg: rank corr 0.9 and 0.7 (mean 0.8), evals/ref 0.25 and 0.35 (mean 0.3); mr: 1 and 1;
+    local acc std 0.1 / 0.2; an all-NaN reference column is dropped."""
+    rows = []
+    for rep in range(2):
+        for order, mech in enumerate(("gtg", "mr")):
+            row = _common(f"0-{rep}", mech, order, "federated", n=4)
+            gtg = mech == "gtg"
+            row.update(
+                {
+                    "metric.accuracy": 0.9,
+                    "metric.local_acc_std": 0.1 if gtg else 0.2,
+                    "metric.rank_corr_ref": (0.9 - 0.2 * rep) if gtg else 1.0,
+                    "metric.eval_ratio_ref": (0.25 + 0.1 * rep) if gtg else 1.0,
+                }
+            )
+            rows.append(row)
+    t = mechanism_table(summarize(write_domain_dir(tmp_path / "a", "federated", rows)))
+    t = t.set_index("mechanism")
+    assert t.loc["gtg", "rank corr vs ref"] == pytest.approx(0.8)
+    assert t.loc["gtg", "evals / ref"] == pytest.approx(0.3)
+    assert t.loc["mr", "rank corr vs ref"] == 1.0
+    assert t.loc["mr", "local acc std"] == pytest.approx(0.2)
+    for row in rows:
+        row["metric.rank_corr_ref"] = math.nan
+    t = mechanism_table(summarize(write_domain_dir(tmp_path / "b", "federated", rows)))
+    assert "rank corr vs ref" not in t.columns and "local acc std" in t.columns
+
+
+def test_local_spread_figure_when_rounds_have_it(tmp_path: Path) -> None:
+    import pandas as pd
+
+    root = federated_results(tmp_path / "r")
+    rd = pd.read_parquet(root / "rounds.parquet")
+    rd["metric.local_acc_std"] = 0.1 / rd["round"]
+    rd.to_parquet(root / "rounds.parquet")
+    secs = domain_sections(summarize(root))
+    figures = [b for b in secs[1].blocks if b["type"] == "figure"]
+    assert len(figures) == 4 and "local validation split" in figures[2]["caption"]

@@ -146,8 +146,20 @@ def test_sweep_expands_per_point() -> None:
         "scenarios/federated/free_riders.yaml",
         "scenarios/papers/rffl_reputation.yaml",
         "scenarios/papers/fae_equality.yaml",
+        "scenarios/papers/gtg_shapley.yaml",
+        "scenarios/papers/fedce_uniformity.yaml",
     ],
 )
 def test_shipped_scenarios_validate(path: str) -> None:
     s = load_scenario(ROOT / path)
     assert s.kind == "federated" and s.claims
+
+
+def test_reference_must_be_a_mechanism_label() -> None:
+    s = load_scenario_text(TEXT + "reference: rffl_c1\n")
+    assert s.reference == "rffl_c1"
+    assert load_scenario_text(TEXT).reference is None
+    msg = _err(TEXT + "reference: mr_exact\n")
+    assert "reference 'mr_exact' is not a mechanism label" in msg
+    s = load_scenario_text(TEXT.replace("  - fedavg\n", "  - fedavg\n  - or_exact\n"))
+    assert [m.name for m in s.mechanisms] == ["fedavg", "or_exact", "rffl"]

@@ -113,6 +113,86 @@ def test_score_on_a_handmade_result() -> None:
     assert mets["fairness"] == pytest.approx(-math.sqrt(3) / 2)
 
 
+def test_local_stats_by_hand() -> None:
+    honest = np.array([True, True, True, False])
+    st = F.local_stats(np.array([0.5, 0.7, 0.9, 0.0]), honest)
+    # mean 0.7; population variance ((-.2)^2 + 0 + .2^2) / 3 = 0.08 / 3
+    assert st["local_acc_mean"] == pytest.approx(0.7)
+    assert st["local_acc_std"] == pytest.approx(math.sqrt(0.08 / 3))
+    assert st["local_acc_min"] == 0.5  # the free rider's 0.0 is not counted
+    assert all(math.isnan(v) for v in F.local_stats(None, honest).values())
+    assert all(math.isnan(v) for v in F.local_stats(np.full(4, np.nan), honest).values())
+
+
+def test_reference_metrics_by_hand() -> None:
+    m = "metric."
+    rows = [
+        {"contributions": [0.1, 0.5, 0.3, 0.2], m + "evaluations": 30.0},
+        {"contributions": [1.0, 4.0, 3.0, 2.0], m + "evaluations": 120.0},
+        {"contributions": [4.0, 3.0, 2.0, 1.0], m + "evaluations": 0.0},
+        {"error": "RuntimeError: boom"},
+    ]
+    F.reference_metrics(rows, ["gtg", "mr", "loo", "bad"], "mr")
+    assert rows[0][m + "rank_corr_ref"] == pytest.approx(1.0)  # same order 0 < 3 < 2 < 1
+    assert rows[0][m + "eval_ratio_ref"] == pytest.approx(0.25)
+    assert rows[1][m + "rank_corr_ref"] == pytest.approx(1.0)
+    assert rows[1][m + "eval_ratio_ref"] == 1.0
+    # ranks (4, 3, 2, 1) vs (1, 4, 3, 2): d = (3, -1, -1, -1), rho = 1 - 6 * 12 / (4 * 15) = -0.2
+    assert rows[2][m + "rank_corr_ref"] == pytest.approx(-0.2)
+    assert rows[2][m + "eval_ratio_ref"] == 0.0
+    assert math.isnan(rows[3][m + "rank_corr_ref"])
+    rows2 = [{"contributions": [1.0, 2.0]}, {"error": "x"}]
+    F.reference_metrics(rows2, ["a", "b"], "b")  # an errored reference: NaN everywhere
+    assert math.isnan(rows2[0][m + "rank_corr_ref"]) and math.isnan(rows2[0][m + "eval_ratio_ref"])
+    F.reference_metrics(rows2, ["a", "b"], None)
+    assert math.isnan(rows2[0][m + "rank_corr_ref"])
+
+
+REF_TEXT = """
+kind: federated
+name: fl_ref
+seed: 3
+n_clients: 4
+data: {n_samples: 400, n_features: 4, n_classes: 3, partition: quantity, alpha: 1.0}
+training: {local_steps: 3, batch_size: 16, lr: 0.1}
+rounds: 3
+standalone: false
+mechanisms: [fedavg, gtg_shapley, mr_exact, fedce]
+compare_to: fedavg
+reference: mr_exact
+"""
+
+
+def test_end_to_end_reference_and_local_metrics(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    a = _run(REF_TEXT, tmp_path / "r", workers=1)
+    assert a["error"].isna().all(), a["error"].dropna().tolist()
+    by = a.set_index("mechanism")
+    assert by.loc["mr_exact", "metric.rank_corr_ref"] == pytest.approx(1.0)
+    assert by.loc["mr_exact", "metric.eval_ratio_ref"] == 1.0
+    assert by.loc["mr_exact", "metric.evaluations"] == 3 * 16
+    assert by.loc["gtg_shapley", "metric.eval_ratio_ref"] == pytest.approx(
+        by.loc["gtg_shapley", "metric.evaluations"] / 48
+    )
+    assert math.isnan(by.loc["fedavg", "metric.eval_ratio_ref"]) or (
+        by.loc["fedavg", "metric.eval_ratio_ref"] == 0.0
+    )
+    # observers share FedAvg's trajectory: identical local and global accuracies
+    for mech in ("gtg_shapley", "mr_exact"):
+        for col in ("metric.accuracy", "metric.local_acc_std", "metric.local_acc_min"):
+            assert by.loc[mech, col] == by.loc["fedavg", col]
+        assert by.loc[mech, "metric.d_local_acc_std"] == 0.0
+    for col in ("metric.local_acc_mean", "metric.local_acc_std", "metric.local_acc_min"):
+        assert np.isfinite(a[col]).all()
+    assert by.loc["fedce", "metric.d_local_acc_std"] == pytest.approx(
+        by.loc["fedce", "metric.local_acc_std"] - by.loc["fedavg", "metric.local_acc_std"]
+    )
+    assert (a["metric.local_acc_min"] <= a["metric.local_acc_mean"]).all()
+    rd = pd.read_parquet(tmp_path / "r" / "rounds.parquet")
+    last = rd[rd["round"] == 3].set_index("mechanism")["metric.local_acc_std"]
+    np.testing.assert_allclose(last[list(by.index)], by["metric.local_acc_std"])
+
+
 def test_simulate_kwargs_follow_the_scenario() -> None:
     s = load_scenario_text(TEXT)
     kw = F.simulate_kwargs(s)
@@ -165,6 +245,8 @@ SHIPPED = [
     "scenarios/federated/free_riders.yaml",
     "scenarios/papers/rffl_reputation.yaml",
     "scenarios/papers/fae_equality.yaml",
+    "scenarios/papers/gtg_shapley.yaml",
+    "scenarios/papers/fedce_uniformity.yaml",
 ]
 
 
