@@ -20,7 +20,10 @@ difference in validation log loss and the number of differing accuracies are pri
 
     python benchmarks/coalition_training.py --coalitions 1024 [--device cuda]
     /tmp/sk-bench/bin/python benchmarks/coalition_training.py --coalitions 1024 --sklearn \
-        --solver newton
+        --solver newton [--layout auto|mask|pad] [--p 0.5]
+
+``--layout`` is the torch row layout (spec §9; ``auto`` by default) and ``--p`` the probability
+that a party is in a random coalition (0.5: mean coalition half the pool).
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ def main() -> None:
     ap.add_argument("--sklearn-tol", type=float, default=1e-4, help="lbfgs tol (its default)")
     ap.add_argument("--solver", choices=("gd", "newton"), default="gd")
     ap.add_argument("--torch-threads", type=int, default=0, help="0: torch's default")
+    ap.add_argument("--layout", choices=("auto", "mask", "pad"), default="auto")
+    ap.add_argument("--p", type=float, default=0.5, help="P(party in a random coalition)")
     a = ap.parse_args()
     import torch
 
@@ -63,10 +68,19 @@ def main() -> None:
     Xv = rng.standard_normal((500, a.features))
     yv = (Xv @ w > 0).astype(np.int64)
     own = np.repeat(np.arange(a.parties), a.rows)
-    C = rng.random((a.coalitions, a.parties)) < 0.5
+    C = rng.random((a.coalitions, a.parties)) < a.p
     kw = dict(epochs=a.epochs, l2=a.l2, metric="neg_log_loss", cache=False, solver=a.solver)
     g_t = ModelUtilityGame(
-        X, y, own, Xv, yv, backend="torch", device=a.device, batch_size=a.batch_size, **kw
+        X,
+        y,
+        own,
+        Xv,
+        yv,
+        backend="torch",
+        device=a.device,
+        batch_size=a.batch_size,
+        layout=a.layout,
+        **kw,
     )
     g_n = ModelUtilityGame(X, y, own, Xv, yv, backend="numpy", **kw)
     g_t.value(C[: min(8, a.coalitions)])  # warm-up
@@ -81,7 +95,7 @@ def main() -> None:
     t_ref = (time.perf_counter() - t0) * a.coalitions / k
     print(
         f"coalitions={a.coalitions} parties={a.parties} rows={m} d={a.features} "
-        f"epochs={a.epochs} solver={a.solver} device={a.device} "
+        f"epochs={a.epochs} solver={a.solver} layout={a.layout} p={a.p} device={a.device} "
         f"torch_threads={torch.get_num_threads()}"
     )
     print(f"numpy sequential (extrapolated from {k}): {t_ref:.3f} s")
@@ -97,6 +111,7 @@ def main() -> None:
             backend="torch",
             device=a.device,
             batch_size=a.batch_size,
+            layout=a.layout,
             **{**kw, "metric": "accuracy"},
         ).value(C)
         t_sk, sk_ll, sk_acc, iters = sklearn_loop(

@@ -13,8 +13,13 @@ descent on the union of the coalition's rows. Choices that are fairsim's own [F]
   ``metric="neg_log_loss"``; a coalition whose owners hold no rows gets ``v(empty)`` too.
 
 Backends: ``"numpy"`` trains one coalition at a time (the reference);
-``"torch"`` trains up to ``batch_size`` coalitions at once as batched matmuls with per-coalition
-row masks (:mod:`fairsim.allocation._coalition_torch`), on CPU (float64) or CUDA (float32).
+``"torch"`` trains up to ``batch_size`` coalitions at once as batched matmuls
+(:mod:`fairsim.allocation._coalition_torch`), on CPU (float64) or CUDA (float32), in one of the two
+row layouts of spec §9: ``layout="mask"`` (every coalition weights all pooled rows),
+``"pad"`` (each coalition's rows gathered and padded to the chunk's largest coalition, chunks
+formed after sorting by row count), or ``"auto"`` (the default: pad a chunk when its largest
+coalition holds at most 60% of the pooled rows) [F]. The layouts agree to rounding; ``layout``
+does not affect ``backend="numpy"``.
 Values are cached by coalition mask (``cache=True`` by default, spec §2).
 
 ``solver="newton"`` (``model="logreg"``, ``l2 > 0``) replaces the fixed gradient-descent schedule by
@@ -39,6 +44,7 @@ MODELS = ("logreg", "mlp")
 BACKENDS = ("numpy", "torch")
 METRICS = ("accuracy", "neg_log_loss")
 SOLVERS = ("gd", "newton")
+LAYOUTS = ("auto", "mask", "pad")
 
 
 def _matrix(a: Any, name: str) -> np.ndarray:
@@ -88,6 +94,7 @@ class ModelUtilityGame(BaseGame):
     (defaults 200, 0.5, 1e-3). ``hidden`` is the MLP width (32). ``solver="newton"`` trains
     logistic regression to its regularised optimum instead (module docstring), with at most
     ``epochs`` Newton iterations and gradient tolerance ``tol`` (max-abs, default 1e-10).
+    ``layout`` (``"auto"``, ``"mask"``, ``"pad"``) picks the torch backend's row layout.
     """
 
     def __init__(
@@ -114,6 +121,7 @@ class ModelUtilityGame(BaseGame):
         cache: bool = True,
         solver: str = "gd",
         tol: float = 1e-10,
+        layout: str = "auto",
     ):
         x = _matrix(X, "X")
         m, d = x.shape
@@ -135,7 +143,9 @@ class ModelUtilityGame(BaseGame):
             raise InputError(f"solver='newton' needs model='logreg'; got model={model!r}")
         if solver == "newton" and not (isinstance(l2, (int, float)) and l2 > 0):
             raise InputError(f"solver='newton' needs l2 > 0 (a unique optimum); got l2={l2!r}")
-        self.solver, self.tol = solver, _positive(tol, "tol")
+        if layout not in LAYOUTS:
+            raise InputError(f"layout must be one of {LAYOUTS}; got {layout!r}")
+        self.solver, self.tol, self.layout = solver, _positive(tol, "tol"), layout
         if backend == "torch":
             require_torch()
         elif device is not None:
@@ -197,7 +207,9 @@ class ModelUtilityGame(BaseGame):
             return K.coalition_values(*args, **kw)
         from fairsim.allocation import _coalition_torch as T
 
-        return T.coalition_values(*args, device=self.device, batch_size=self.batch_size, **kw)
+        return T.coalition_values(
+            *args, device=self.device, batch_size=self.batch_size, layout=self.layout, **kw
+        )
 
     def party_sizes(self) -> np.ndarray:
         """Number of training rows each party owns."""

@@ -63,7 +63,12 @@ class PartySpec(_Strict):
 
 
 class DSModel(_Strict):
-    """The utility model (:class:`fairsim.mechanisms._games_model.ModelUtilityGame`)."""
+    """The utility model (:class:`fairsim.mechanisms._games_model.ModelUtilityGame`).
+
+    ``solver``: ``gd`` (``epochs`` gradient steps, spec §9; the default) or ``newton`` (the
+    regularised logistic-regression optimum, at most ``epochs`` Newton iterations; needs
+    ``model: logreg`` and ``l2 > 0``). ``layout``: the torch backend's row layout (``auto``,
+    ``mask``, ``pad``; spec §9), which does not change the values beyond rounding."""
 
     model: Literal["logreg", "mlp"] = "logreg"
     backend: Literal["numpy", "torch"] = "numpy"
@@ -73,6 +78,16 @@ class DSModel(_Strict):
     l2: float = Field(default=1e-3, ge=0.0)
     hidden: int = Field(default=32, ge=1, le=4096)
     metric: Literal["accuracy", "neg_log_loss"] = "accuracy"
+    solver: Literal["gd", "newton"] = "gd"
+    layout: Literal["auto", "mask", "pad"] = "auto"
+
+    @model_validator(mode="after")
+    def _newton(self) -> DSModel:
+        if self.solver == "newton" and self.model != "logreg":
+            raise ValueError(f"solver 'newton' needs model 'logreg'; got {self.model!r}")
+        if self.solver == "newton" and self.l2 <= 0:
+            raise ValueError(f"solver 'newton' needs l2 > 0 (a unique optimum); got {self.l2}")
+        return self
 
 
 class DSEstimator(_Strict):

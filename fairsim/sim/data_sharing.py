@@ -345,7 +345,7 @@ def make_game(
     return ModelUtilityGame(
         X, y, own, Xv, yv, model=m.model, backend=m.backend, device=m.device, epochs=m.epochs,
         lr=m.lr, l2=m.l2, hidden=m.hidden, metric=m.metric, n_players=len(contrib),
-        n_classes=d.n_classes, seed=seed,
+        n_classes=d.n_classes, seed=seed, solver=m.solver, layout=m.layout,
     )  # fmt: skip
 
 

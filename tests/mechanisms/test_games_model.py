@@ -278,3 +278,94 @@ def test_newton_backends_agree_property(seed: int, n_cls: int, l2: float) -> Non
     assert np.all(np.isfinite(a))
     # both stop at max |grad| <= 1e-10; with curvature >= l2/2 the optima agree to ~1e-6 relative
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-8)
+
+
+# --- row layouts of the torch backend: masking vs padding (spec §9) ----------------------------
+
+
+def _data_all_classes(n_cls: int, seed: int = 5, n: int = 4):
+    """Unequal parties, each holding every class: every coalition's optimum is finite."""
+    rng = np.random.default_rng(seed)
+    per = rng.integers(n_cls + 2, 25, size=n)
+    own = np.repeat(np.arange(n), per)
+    X = rng.normal(size=(own.size, 3))
+    y = np.argmax(X @ rng.normal(size=(3, n_cls)) + rng.gumbel(size=(own.size, n_cls)), axis=1)
+    for i in range(n):  # force every class into every party
+        y[np.flatnonzero(own == i)[:n_cls]] = np.arange(n_cls)
+    Xv = rng.normal(size=(50, 3))
+    yv = rng.integers(0, n_cls, size=50)
+    return X, y.astype(np.int64), own, Xv, yv
+
+
+@pytest.mark.parametrize("n_cls", [2, 3])
+@pytest.mark.parametrize("solver,model", [("newton", "logreg"), ("gd", "logreg"), ("gd", "mlp")])
+def test_layouts_agree(n_cls: int, solver: str, model: str) -> None:
+    pytest.importorskip("torch")
+    d = _data_all_classes(n_cls)
+    rows = _all_rows(4)
+    kw = dict(
+        solver=solver, model=model, metric="neg_log_loss", cache=False, epochs=25, lr=0.3, seed=2
+    )
+    ref = ModelUtilityGame(*d, **kw).value(rows)  # numpy, one coalition at a time
+    lays = ("mask", "pad", "auto") if solver == "newton" else ("mask", "pad")
+    vals = {
+        lay: ModelUtilityGame(*d, backend="torch", layout=lay, batch_size=5, **kw).value(rows)
+        for lay in lays
+    }
+    np.testing.assert_allclose(vals["pad"], vals["mask"], rtol=0, atol=1e-10)
+    if "auto" in vals:  # batches of 5 sorted by size: small ones padded, large ones masked
+        np.testing.assert_allclose(vals["auto"], vals["mask"], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(vals["pad"], ref, rtol=0, atol=1e-10)
+    assert vals["pad"][0] == ref[0]  # empty coalition: the empty value, never trained
+
+
+def test_chunks_sort_and_auto_rule() -> None:
+    pytest.importorskip("torch")
+    from fairsim.allocation._coalition_torch import PAD_FRACTION, _chunks
+
+    sizes = np.array([0, 90, 10, 50, 70, 20, 100])
+    todo = np.flatnonzero(sizes > 0)
+    mask = _chunks(sizes, todo, 100, "mask", 2)
+    assert [list(i) for i, _ in mask] == [[1, 2], [3, 4], [5, 6]] and not any(p for _, p in mask)
+    auto = _chunks(sizes, todo, 100, "auto", 2)
+    # sorted by size: (10, 20), (50, 70), (90, 100); pad while the chunk's largest <= 60 rows
+    assert [list(i) for i, _ in auto] == [[2, 5], [3, 4], [1, 6]]
+    assert [p for _, p in auto] == [True, False, False] and PAD_FRACTION == 0.6
+    assert all(p for _, p in _chunks(sizes, todo, 100, "pad", 2))
+
+
+def test_gather_pads_with_zero_weight() -> None:
+    pytest.importorskip("torch")
+    from fairsim.allocation._coalition_torch import _gather
+
+    rows = np.array([[True, False, True, True], [False, True, False, False]])
+    idx, w = _gather(rows, rows.sum(1), "cpu")
+    assert idx.tolist() == [[0, 2, 3], [1, 4, 4]]  # pads point past the pooled rows
+    np.testing.assert_array_equal(w, [[1 / 3, 1 / 3, 1 / 3], [1.0, 0.0, 0.0]])
+
+
+def test_layout_validation() -> None:
+    with pytest.raises(InputError, match="layout"):
+        ModelUtilityGame(*_data(), layout="ragged")
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), n_cls=st.sampled_from([2, 3]))
+def test_pad_layout_matches_mask_property(seed: int, n_cls: int) -> None:
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    per = rng.integers(1, 9, size=4)  # tiny unequal parties: one-row and single-class coalitions
+    own = np.repeat(np.arange(4), per)
+    X = rng.normal(size=(own.size, 2))
+    y = rng.integers(0, n_cls, size=own.size)
+    Xv, yv = rng.normal(size=(20, 2)), rng.integers(0, n_cls, size=20)
+    kw = dict(solver="newton", metric="neg_log_loss", n_classes=n_cls, cache=False)
+    rows = _all_rows(4)
+    a = ModelUtilityGame(X, y, own, Xv, yv, backend="torch", layout="mask", **kw).value(rows)
+    b = ModelUtilityGame(X, y, own, Xv, yv, backend="torch", layout="pad", batch_size=3, **kw)
+    vb = b.value(rows)
+    # a coalition holding every class has a finite optimum: the layouts agree to rounding;
+    # without some class the optimum is at infinity and the gradient stop is rounding-sensitive
+    full = np.array([np.unique(y[r[own]]).size == n_cls for r in rows])
+    np.testing.assert_allclose(vb[full], a[full], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(vb, a, rtol=1e-5, atol=1e-8)
