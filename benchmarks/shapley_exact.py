@@ -9,7 +9,7 @@ Run in a separate venv holding the peers (never fairsim's own):
 On a GPU machine (no peers needed): ``python benchmarks/shapley_exact.py --exact --fairsim-only
 16 20 24 --estimators --no-peers --device cuda`` times the torch GEMM path on CUDA.
 
-Exact rows: fairsim numba (``shapley(game)``), fairsim torch (``shapley(game, backend="torch",
+Exact rows: fairsim numba (``shapley(game, backend="numba")``), fairsim torch (``shapley(game, backend="torch",
 device=...)``, the batched GEMM of spec §4, one game) and fairsim torch batched
 (``shapley_tables`` on ``--batch`` tables at once, time per game), then shapiq ``ExactComputer``
 and pyDVL exact. pyDVL exact runs under ``MaxTime(--pydvl-cap)``; when the cap stops it, the row
@@ -137,11 +137,12 @@ def pydvl_estimate(
 
 
 def fairsim_exact(g: WeightedVotingGame, repeat: int) -> tuple[np.ndarray, float]:
-    shapley(instance(4))  # JIT warm-up (cached on disk after the first run)
+    # backend="numba" explicitly: "auto" moves games with a torch_value to the GPU when one exists.
+    shapley(instance(4), backend="numba")  # JIT warm-up (cached on disk after the first run)
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
-        r = shapley(g)
+        r = shapley(g, backend="numba")
         times.append(time.perf_counter() - t)
     return r.values, float(np.median(times))
 

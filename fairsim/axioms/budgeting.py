@@ -5,6 +5,9 @@ Ex post (W = ids, an ``Outcome`` or a bool mask): :func:`jr`, :func:`pjr`, :func
 :func:`price_system` and :func:`is_price_system`). Ex ante (p = marginals or a ``Lottery``):
 :func:`ifs`, :func:`ufs`, :func:`strong_ufs`, :func:`gfs`; and :func:`bb1` for lotteries.
 
+:func:`compatibility` (with :func:`find_incompatibility`) is the compatibility oracle of §7:
+an LP over lotteries on the ex-post admissible sets under the ex-ante rows.
+
 Every check returns a :class:`~fairsim.axioms.Verdict`; witnesses hold ``"voters"`` (ballot row
 indices), ``"projects"``, ``"beta"``, ``"group_weight"`` and ``"required"`` (the group weight
 n·cost(T)/B the projects call for). ``method``: ``"enumerate"`` (exact search over project sets,
@@ -34,6 +37,12 @@ from fairsim.axioms._budgeting_common import (
     outcome_mask,
     profile,
 )
+from fairsim.axioms._budgeting_compat import (
+    CompatResult,
+    SupportLottery,
+    compatibility,
+)
+from fairsim.axioms._budgeting_compat_search import SearchResult, find_incompatibility
 from fairsim.errors import InputError
 from fairsim.registry import register
 
@@ -371,10 +380,15 @@ register("budgeting.bb1", "axiom", signature="lottery", stage="ex_post")(bb1)
 del _name, _f
 
 __all__ = [
+    "CompatResult",
+    "SearchResult",
+    "SupportLottery",
     "bb1",
+    "compatibility",
     "ejr",
     "ejr_up_to_one",
     "exhaustive",
+    "find_incompatibility",
     "fjr",
     "gfs",
     "ifs",

@@ -450,12 +450,13 @@ def _data_sharing(summary: Summary) -> list[DomainSection]:
 
 
 from fairsim.reports._aggregation_sections import BUILDERS as _aggregation_builders  # noqa: E402
+from fairsim.reports._budgeting_sections import BUILDERS as _budgeting_builders  # noqa: E402
 from fairsim.reports._federated_sections import BUILDERS as _federated_builders  # noqa: E402
 
 #: Section builders per scenario kind [F].
 BUILDERS: dict[str, tuple[Callable[[Summary], list[DomainSection]], ...]] = {
     FACILITY: (),
-    PB: (_pb_distributions, _pb_instances),
+    PB: (_pb_distributions, _pb_instances, *_budgeting_builders),
     DIVISION: (_division,),
     DATA_SHARING: (_data_sharing,),
     FEDERATED: _federated_builders,

@@ -560,6 +560,53 @@ class PBMechanismSpec(MechanismSpec):
     registry_domain: ClassVar[str] = "budgeting"
 
 
+PBExPost = Literal["jr", "pjr", "ejr", "ejr_up_to_one", "fjr", "exhaustive", "feasible"]
+PBExAnte = Literal["ifs", "strong_ifs", "ufs", "strong_ufs", "gfs"]
+
+
+class CompatibilitySearchAnalysis(_Strict):
+    """Random search for instances on which no lottery has the combination (``type:
+    compatibility_search``; :func:`fairsim.axioms.budgeting.find_incompatibility`, spec
+    ``budgeting.md`` §7). One ``analyses.parquet`` row per ``n``: ``mechanism`` = the
+    combination, ``objective`` = the generator, ``ratio`` = share of trials found incompatible,
+    ``expected`` = ``expected_share`` (for a ``ratio_formula`` claim), ``profiles_checked`` =
+    trials, ``worst_profile`` = the smallest witness encoded as [n, m, B, costs, 0/1 ballots
+    row-major] [F]."""
+
+    id: str = Field(min_length=1)
+    type: Literal["compatibility_search"]
+    ex_post: list[PBExPost] = Field(default_factory=lambda: list[PBExPost](["fjr"]))
+    ex_ante: list[PBExAnte] = Field(default_factory=lambda: list[PBExAnte](["strong_ufs"]))
+    bb1: Literal["two", "over", "under", "none"] = "two"
+    bb1_reference: Literal["marginals", "budget"] = "marginals"
+    utility: Literal["cost", "cardinality"] = "cardinality"
+    generator: Literal["impartial_culture", "euclidean", "resampling"] = "impartial_culture"
+    n: list[Annotated[int, Field(ge=1, le=50)]] = Field(default_factory=lambda: [6], min_length=1)
+    m: int = Field(default=5, ge=1, le=10)
+    p: float = Field(default=0.4, ge=0.0, le=1.0)
+    radius: float = Field(default=0.3, ge=0.0)
+    dim: Literal[1, 2] = 1
+    costs: CostSpec = Field(default_factory=lambda: CostSpec(low=1.0, high=6.0))
+    budget_fraction: float = Field(default=0.4, gt=0.0, le=1.0)
+    trials: int = Field(default=100, ge=1, le=100_000)
+    expected_share: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @field_validator("ex_post", "ex_ante", mode="before")
+    @classmethod
+    def _one(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @property
+    def label(self) -> str:
+        """The combination as text, e.g. ``ex post fjr + BB1(two) / ex ante strong_ufs``."""
+        post = "+".join(self.ex_post) or "-"
+        bb = "" if self.bb1 == "none" else f" + BB1({self.bb1}, {self.bb1_reference})"
+        return f"ex post {post}{bb} / ex ante {'+'.join(self.ex_ante) or '-'}"
+
+
+PBAnalysisSpec = Annotated[CompatibilitySearchAnalysis, Field(discriminator="type")]
+
+
 class ElectionsSpec(_Strict):
     """``years: 1`` is a one-shot election; ``years > 1`` repeats it yearly (a
     :class:`fairsim.sim.budgeting.PBElectionModel`), recording each year in ``rounds.parquet``
@@ -608,11 +655,7 @@ class BudgetingScenario(_Strict):
     elections: ElectionsSpec = Field(default_factory=lambda: ElectionsSpec())
     sweep: SweepSpec | None = None
     claims: list[ClaimSpec] = Field(default_factory=list)
-
-    @property
-    def analyses(self) -> list[Any]:
-        """No analyses for this kind (kept for the runner's and reports' generic code)."""
-        return []
+    analyses: list[PBAnalysisSpec] = Field(default_factory=list)
 
     @field_validator("mechanisms", "behaviours", mode="before")
     @classmethod
@@ -642,13 +685,20 @@ class BudgetingScenario(_Strict):
         total = sum(b.share for b in self.behaviours)
         if abs(total - 1.0) > 1e-9:
             raise ValueError(f"behaviour shares must sum to 1; got {total:g}")
-        ids = [c.id for c in self.claims]
+        ids = [a.id for a in self.analyses] + [c.id for c in self.claims]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
-            raise ValueError(f"claim ids must be unique; repeated: {sorted(dup)}")
+            raise ValueError(f"analysis and claim ids must be unique; repeated: {sorted(dup)}")
+        known = {a.id: a for a in self.analyses}
         for c in self.claims:
             if isinstance(c, RatioFormulaClaim):
-                raise ValueError(f"claim {c.id!r}: ratio_formula claims need facility analyses")
+                an = known.get(c.analysis)
+                if an is None:
+                    raise ValueError(f"claim {c.id!r} refers to unknown analysis {c.analysis!r}")
+                if an.expected_share is None:
+                    raise ValueError(
+                        f"claim {c.id!r}: analysis {c.analysis!r} needs 'expected_share'"
+                    )
         return self
 
 
@@ -683,6 +733,7 @@ __all__ = [
     "AxiomMatrixClaim",
     "BehaviourSpec",
     "BudgetingScenario",
+    "CompatibilitySearchAnalysis",
     "DynamicsSpec",
     "FacilityAgents",
     "FacilityScenario",

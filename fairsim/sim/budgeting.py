@@ -46,7 +46,6 @@ import fairsim.mechanisms._budgeting_lottery  # noqa: F401 - registers fair_lott
 import fairsim.mechanisms.budgeting  # noqa: F401 - registers the budgeting.* rules
 from fairsim import registry
 from fairsim.agents import budgeting as agents
-from fairsim.errors import InputError
 from fairsim.sim import schema as S
 from fairsim.sim import store
 from fairsim.sim.facility import assign_behaviours, behaviour_label, child_seed, witness_json
@@ -457,11 +456,80 @@ def schemas(points: Sequence[Any], kinds: Sequence[tuple[str, str]]) -> tuple[An
     return results, store.scored_rounds_schema(ROUNDS_HEAD, metrics, axioms)
 
 
+#: First spawn-key word of the analyses' seeds (as :data:`fairsim.sim.runner.ANALYSIS_KEY`).
+ANALYSIS_KEY = 0xA7A1
+
+
+def encode_instance(e: Any) -> list[float]:
+    """``[n, m, B, costs..., ballots 0/1 row-major]`` of a one-voter-per-row election [F]."""
+    A = np.asarray(e.approvals.toarray(), dtype=np.float64)
+    mult = np.asarray(e.multiplicities, dtype=np.int64)
+    A = np.repeat(A, mult, axis=0)
+    head = [float(A.shape[0]), float(A.shape[1]), float(e.budget)]
+    return head + [float(c) for c in e.costs] + A.reshape(-1).tolist()
+
+
 def run_analyses(scenario: Any, root_seed: int) -> list[dict[str, Any]]:
-    """PB scenarios have no analyses (an empty list)."""
-    if getattr(scenario, "analyses", []):
-        raise InputError("participatory_budgeting scenarios have no analyses")
-    return []
+    """Rows of ``analyses.parquet``: one per ``compatibility_search`` analysis and ``n``
+    (spec ``budgeting.md`` §7; :func:`fairsim.axioms.budgeting.find_incompatibility`). Seeds:
+    ``SeedSequence(root_seed, spawn_key=(ANALYSIS_KEY, analysis, n))``. Columns:
+    ``mechanism`` = the combination, ``objective`` = generator and m, ``method`` = how the
+    smallest witness was decided (``lp`` or ``milp``; ``-`` without one), ``ratio`` = share of
+    trials found incompatible, ``expected`` = ``expected_share``, ``profiles_checked`` = trials,
+    ``worst_profile`` = :func:`encode_instance` of the smallest witness; errors go to ``error``.
+    """
+    from fairsim.axioms.budgeting import find_incompatibility
+
+    rows: list[dict[str, Any]] = []
+    for a_idx, an in enumerate(getattr(scenario, "analyses", [])):
+        for n in an.n:
+            row: dict[str, Any] = {
+                "analysis": an.id,
+                "type": an.type,
+                "mechanism": an.label,
+                "n": int(n),
+                "objective": f"{an.generator} m={an.m}",
+                "method": "-",
+                "profiles_checked": int(an.trials),
+                "expected": an.expected_share,
+            }
+            try:
+                seq = np.random.SeedSequence(root_seed, spawn_key=(ANALYSIS_KEY, a_idx, int(n)))
+                res = find_incompatibility(
+                    an.generator,
+                    int(n),
+                    int(an.m),
+                    int(an.trials),
+                    np.random.default_rng(seq),
+                    ex_post=tuple(an.ex_post),
+                    ex_ante=tuple(an.ex_ante),
+                    bb1=an.bb1,
+                    utility=an.utility,
+                    bb1_reference=an.bb1_reference,
+                    p=an.p,
+                    radius=an.radius,
+                    dim=an.dim,
+                    cost_low=an.costs.low,
+                    cost_high=an.costs.high,
+                    budget_fraction=an.budget_fraction,
+                )
+                row["ratio"] = len(res.found) / res.trials
+                if res.smallest is not None:
+                    _, e, cres = res.smallest
+                    row["worst_profile"] = encode_instance(e)
+                    row["method"] = str(cres.details.get("decided_by", "-"))
+            except Exception as exc:  # noqa: BLE001 - recorded in the error column
+                row["error"] = _error_text(exc)
+            rows.append(row)
+    return rows
 
 
-__all__ = ["PBElectionModel", "draw_instance", "run_analyses", "run_one", "schemas"]
+__all__ = [
+    "ANALYSIS_KEY",
+    "PBElectionModel",
+    "draw_instance",
+    "encode_instance",
+    "run_analyses",
+    "run_one",
+    "schemas",
+]
