@@ -41,6 +41,9 @@ FEDERATED = "federated"
 PB_INSTANCE_AXIOMS = ("jr", "pjr", "ejr", "fjr")
 #: ``*_ratio`` metrics a kind's own sections show (not approximation ratios) [F].
 OWN_RATIO_METRICS: dict[str, frozenset[str]] = {DIVISION: frozenset({"mms_ratio"})}
+#: Kinds whose ``analyses.parquet`` rows are not approximation ratios and are shown by their own
+#: sections (PB: the compatibility searches) [F].
+OWN_ANALYSES: frozenset[str] = frozenset({PB})
 #: Most rows of the per-instance table (the CSV summary has everything) [F].
 MAX_INSTANCE_ROWS = 300
 MAX_TITLE_CHARS = 1500
@@ -102,7 +105,9 @@ def facility_sections(kind: str, summary: Summary) -> tuple[bool, bool]:
     if kind == FACILITY:
         return True, True
     own = OWN_RATIO_METRICS.get(kind, frozenset())
-    ratios = any(m not in own for m in summary.ratio_metrics) or len(summary.analyses) > 0
+    ratios = any(m not in own for m in summary.ratio_metrics) or (
+        len(summary.analyses) > 0 and kind not in OWN_ANALYSES
+    )
     res = summary.data.results
     dyn = "rounds" in res.columns and bool(
         pd.to_numeric(res["rounds"], errors="coerce").notna().any()
