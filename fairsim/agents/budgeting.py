@@ -31,6 +31,7 @@ classes (:func:`ballot_classes`), each a Mesa agent (:func:`voter_class_agent`) 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -267,6 +268,48 @@ def voter_class_agent() -> type:
     return VoterClass
 
 
+def random_election(
+    generator: str,
+    n: int,
+    m: int,
+    rng: np.random.Generator,
+    *,
+    p: float = 0.5,
+    radius: float = 0.3,
+    dim: int = 1,
+    cost_low: float = 1.0,
+    cost_high: float = 6.0,
+    budget_fraction: float = 0.4,
+) -> Any:
+    """A random small election: costs by :func:`draw_costs`, ballots by :func:`draw_ballots`
+    (``"impartial_culture"``, ``"euclidean"`` or ``"resampling"``), budget = ``budget_fraction``
+    x total cost, project ids ``p0..p{m-1}`` [F]."""
+    from fairsim.io.pabulib import Election
+
+    costs = draw_costs(m, rng, cost_low, cost_high)
+    A, _ = draw_ballots(generator, n, m, rng, p=p, radius=radius, dim=dim)
+    return Election.from_sets(
+        [np.flatnonzero(r).tolist() for r in A],
+        costs,
+        float(budget_fraction * costs.sum()),
+        project_ids=[f"p{j}" for j in range(m)],
+    )
+
+
+def election_sampler(generator: str, n: int, m: int, **params: Any) -> Callable[[Any], Any]:
+    """``rng -> Election`` drawing :func:`random_election` instances (the sampler that
+    :func:`fairsim.axioms.budgeting.find_incompatibility` takes)."""
+    if generator not in ("impartial_culture", "euclidean", "resampling"):
+        raise InputError(
+            f"generator must be 'impartial_culture', 'euclidean' or 'resampling'; got {generator!r}"
+        )
+
+    def sample(rng: Any) -> Any:
+        return random_election(generator, n, m, rng, **params)
+
+    return sample
+
+
 __all__ = [
     "GENERATORS",
     "ballot_classes",
@@ -276,8 +319,10 @@ __all__ = [
     "coverage",
     "draw_ballots",
     "draw_costs",
+    "election_sampler",
     "gini",
     "num_projects",
+    "random_election",
     "spend_share",
     "truncate",
     "voter_utilities",

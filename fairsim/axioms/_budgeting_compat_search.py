@@ -1,8 +1,8 @@
 """Random search for incompatible PB fairness combinations (spec ``budgeting.md`` §7, §13 [D]).
 
-Draws small elections with the generators of :mod:`fairsim.agents.budgeting` (imported lazily:
-the search is a tool above the axiom checks) and runs the compatibility oracle
-(:func:`fairsim.axioms._budgeting_compat.compatibility`) on each.
+Draws small elections from a caller-supplied sampler ``(rng) -> Election`` (the scenario runner
+passes :func:`fairsim.agents.budgeting.election_sampler`; axioms never import agents) and runs the
+compatibility oracle (:func:`fairsim.axioms._budgeting_compat.compatibility`) on each.
 """
 
 from __future__ import annotations
@@ -51,35 +51,6 @@ def describe(e: Any) -> str:
     return f"B={float(e.budget):g}; costs {costs}; ballots {ballots}"
 
 
-def random_election(
-    generator: str,
-    n: int,
-    m: int,
-    rng: np.random.Generator,
-    *,
-    p: float = 0.5,
-    radius: float = 0.3,
-    dim: int = 1,
-    cost_low: float = 1.0,
-    cost_high: float = 6.0,
-    budget_fraction: float = 0.4,
-) -> Any:
-    """A random election drawn by :func:`fairsim.agents.budgeting.draw_ballots` and
-    ``draw_costs`` (impartial culture, euclidean or resampling), budget = fraction x total cost.
-    (The agents module is imported lazily: the search is a tool above the axiom checks.)"""
-    from fairsim.agents.budgeting import draw_ballots, draw_costs
-    from fairsim.io.pabulib import Election
-
-    costs = draw_costs(m, rng, cost_low, cost_high)
-    A, _ = draw_ballots(generator, n, m, rng, p=p, radius=radius, dim=dim)
-    return Election.from_sets(
-        [np.flatnonzero(r).tolist() for r in A],
-        costs,
-        float(budget_fraction * costs.sum()),
-        project_ids=[f"p{j}" for j in range(m)],
-    )
-
-
 def find_incompatibility(
     generator: Any,
     n: int,
@@ -93,14 +64,13 @@ def find_incompatibility(
     utility: str = "cardinality",
     bb1_reference: str = "marginals",
     stop: str = "all",
-    **params: Any,
 ) -> SearchResult:
     """Random search for instances where the combination is infeasible (spec §7, §13 [D]).
 
-    ``generator``: ``"impartial_culture"``, ``"euclidean"``, ``"resampling"`` (parameters
-    ``params`` of :func:`random_election`) or a callable ``(rng) -> Election``. Draws ``trials``
-    instances with ``n`` voters and ``m`` projects from ``numpy.random.default_rng(rng)`` and
-    runs :func:`compatibility` on each; ``stop="first"`` returns at the first incompatibility.
+    ``generator``: a callable ``(rng) -> Election`` drawing an instance with ``n`` voters and
+    ``m`` projects, e.g. ``fairsim.agents.budgeting.election_sampler("euclidean", n, m)``. Draws
+    ``trials`` instances with ``numpy.random.default_rng(rng)`` and runs :func:`compatibility` on
+    each; ``stop="first"`` returns at the first incompatibility.
     Finding none in N trials is evidence, not proof, of compatibility.
     """
     from fairsim.axioms._budgeting_common import check_choice
@@ -111,24 +81,17 @@ def find_incompatibility(
     for name, val, top in (("n", n, 10_000), ("m", m, 14), ("trials", trials, 10**7)):
         if not isinstance(val, (int, np.integer)) or not 1 <= val <= top:
             raise InputError(f"{name} must be an integer in [1, {top}]; got {val!r}")
-    if not callable(generator) and generator not in (
-        "impartial_culture",
-        "euclidean",
-        "resampling",
-    ):
+    if not callable(generator):
         raise InputError(
-            "generator must be 'impartial_culture', 'euclidean', 'resampling' or a callable "
-            f"(rng) -> Election; got {generator!r}"
+            "generator must be a callable (rng) -> Election, e.g. "
+            f"fairsim.agents.budgeting.election_sampler('euclidean', n, m); got {generator!r}"
         )
     gen = np.random.default_rng(rng)
     found: list[tuple[int, Any, CompatResult]] = []
     feasible = 0
     done = 0
     for t in range(int(trials)):
-        if callable(generator):
-            e = generator(gen)
-        else:
-            e = random_election(generator, int(n), int(m), gen, **params)
+        e = generator(gen)
         res = compatibility(e, xp, xa, bb1, utility, 20, bb1_reference)
         done += 1
         if res.feasible:

@@ -478,6 +478,7 @@ def run_analyses(scenario: Any, root_seed: int) -> list[dict[str, Any]]:
     trials found incompatible, ``expected`` = ``expected_share``, ``profiles_checked`` = trials,
     ``worst_profile`` = :func:`encode_instance` of the smallest witness; errors go to ``error``.
     """
+    from fairsim.agents.budgeting import election_sampler
     from fairsim.axioms.budgeting import find_incompatibility
 
     rows: list[dict[str, Any]] = []
@@ -495,8 +496,19 @@ def run_analyses(scenario: Any, root_seed: int) -> list[dict[str, Any]]:
             }
             try:
                 seq = np.random.SeedSequence(root_seed, spawn_key=(ANALYSIS_KEY, a_idx, int(n)))
-                res = find_incompatibility(
+                sampler = election_sampler(
                     an.generator,
+                    int(n),
+                    int(an.m),
+                    p=an.p,
+                    radius=an.radius,
+                    dim=an.dim,
+                    cost_low=an.costs.low,
+                    cost_high=an.costs.high,
+                    budget_fraction=an.budget_fraction,
+                )
+                res = find_incompatibility(
+                    sampler,
                     int(n),
                     int(an.m),
                     int(an.trials),
@@ -506,12 +518,6 @@ def run_analyses(scenario: Any, root_seed: int) -> list[dict[str, Any]]:
                     bb1=an.bb1,
                     utility=an.utility,
                     bb1_reference=an.bb1_reference,
-                    p=an.p,
-                    radius=an.radius,
-                    dim=an.dim,
-                    cost_low=an.costs.low,
-                    cost_high=an.costs.high,
-                    budget_fraction=an.budget_fraction,
                 )
                 row["ratio"] = len(res.found) / res.trials
                 if res.smallest is not None:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fairsim.agents.budgeting import election_sampler
 from fairsim.axioms import budgeting as ax
 from fairsim.errors import InputError
 from fairsim.io.pabulib import Election
@@ -155,22 +156,38 @@ def test_validation_errors() -> None:
     with pytest.raises(InputError, match="max_projects"):
         ax.compatibility(e, max_projects=1)
     with pytest.raises(InputError, match="generator"):
-        ax.find_incompatibility("nope", 4, 3, 2, 0)
+        ax.find_incompatibility("impartial_culture", 4, 3, 2, 0)
+    with pytest.raises(InputError, match="generator"):
+        election_sampler("nope", 4, 3)
     with pytest.raises(InputError, match="trials"):
-        ax.find_incompatibility("impartial_culture", 4, 3, 0, 0)
+        ax.find_incompatibility(election_sampler("impartial_culture", 4, 3), 4, 3, 0, 0)
 
 
 def test_search_finds_budget_feasibility_clash_and_not_bb1() -> None:
     """Strong UFS over budget-feasible sets fails on some random instances (spec §5.1's reason
     for BB1); with BB1 instead, FJR + Strong UFS is never infeasible (BW-GCR-PB)."""
     hard = ax.find_incompatibility(
-        "euclidean", 6, 5, 30, 3, ex_post=("feasible",), ex_ante=("strong_ufs",), bb1="none"
+        election_sampler("euclidean", 6, 5),
+        6,
+        5,
+        30,
+        3,
+        ex_post=("feasible",),
+        ex_ante=("strong_ufs",),
+        bb1="none",
     )
     assert hard.trials == 30 and len(hard.found) > 0
     t, e, res = hard.smallest  # type: ignore[misc]
     assert res.certificate is not None and res.certificate["exact"]
     soft = ax.find_incompatibility(
-        "euclidean", 6, 5, 30, 3, ex_post=("fjr",), ex_ante=("strong_ufs",), bb1="two"
+        election_sampler("euclidean", 6, 5),
+        6,
+        5,
+        30,
+        3,
+        ex_post=("fjr",),
+        ex_ante=("strong_ufs",),
+        bb1="two",
     )
     assert soft.found == [] and soft.feasible == 30
 
@@ -192,7 +209,7 @@ def _check_bw(e: Election) -> None:
 
 def test_fjr_strong_ufs_bb1_always_feasible_200_instances() -> None:
     rng = np.random.default_rng(2404)
-    from fairsim.axioms._budgeting_compat_search import random_election
+    from fairsim.agents.budgeting import random_election
 
     for k in range(200):
         gen = ("impartial_culture", "euclidean")[k % 2]
@@ -230,9 +247,9 @@ def test_bb1_milp_couples_support_and_reference() -> None:
 
 
 def test_milp_agrees_with_fast_path_on_random_instances() -> None:
+    from fairsim.agents.budgeting import random_election
     from fairsim.axioms import _budgeting_compat as C
     from fairsim.axioms._budgeting_common import profile
-    from fairsim.axioms._budgeting_compat_search import random_election
 
     rng = np.random.default_rng(7)
     for _ in range(25):
