@@ -61,6 +61,79 @@ def _check_params(
     return params
 
 
+def _names_to_dicts(v: Any) -> Any:
+    """A list entry given as a bare name becomes ``{"name": name}`` (before validation)."""
+    return [{"name": m} if isinstance(m, str) else m for m in v] if isinstance(v, list) else v
+
+
+def _check_registered(names: list[str], kind: str, domain: str) -> list[str]:
+    """``names``, each checked to be a registered ``kind`` of ``domain`` (the registry's error)."""
+    for name in names:
+        registry.get(name, kind, domain=domain)
+    return names
+
+
+def _check_unique(items: list[str], what: str) -> None:
+    """``"<what> must be unique; repeated: [...]"`` when ``items`` repeat."""
+    dup = {x for x in items if items.count(x) > 1}
+    if dup:
+        raise ValueError(f"{what} must be unique; repeated: {sorted(dup)}")
+
+
+def _check_shares(behaviours: list[Any]) -> None:
+    """The behaviours' ``share`` fields sum to 1 (up to 1e-9)."""
+    total = sum(b.share for b in behaviours)
+    if abs(total - 1.0) > 1e-9:
+        raise ValueError(f"behaviour shares must sum to 1; got {total:g}")
+
+
+def _check_claims_without_analyses(claims: list[Any]) -> None:
+    """Claim ids are unique and none is a ``ratio_formula`` claim (kinds without analyses)."""
+    _check_unique([c.id for c in claims], "claim ids")
+    for c in claims:
+        if isinstance(c, RatioFormulaClaim):
+            raise ValueError(f"claim {c.id!r}: ratio_formula claims need facility analyses")
+
+
+def _check_analysis_claims(analyses: list[Any], claims: list[Any]) -> None:
+    """Analysis and claim ids are unique together; every ``ratio_formula`` claim names a known
+    analysis."""
+    _check_unique([a.id for a in analyses] + [c.id for c in claims], "analysis and claim ids")
+    known = {a.id for a in analyses}
+    for c in claims:
+        if isinstance(c, RatioFormulaClaim) and c.analysis not in known:
+            raise ValueError(f"claim {c.id!r} refers to unknown analysis {c.analysis!r}")
+
+
+def _check_pabulib_source(generator: str, path: str | None, n: int | None) -> None:
+    """``path`` goes with (and only with) generator ``pabulib``; other generators need ``n``."""
+    if generator == "pabulib":
+        if path is None:
+            raise ValueError("generator 'pabulib' needs 'path' (a .pb file)")
+    else:
+        if path is not None:
+            raise ValueError(f"'path' goes with generator 'pabulib' only; got {generator}")
+        if n is None:
+            raise ValueError(f"generator {generator!r} needs 'n' (number of voters)")
+
+
+class _RegisteredScored(_Strict):
+    """A scenario whose ``axioms`` and ``metrics`` are lists of names registered in the
+    subclass's ``scenario_domain`` (checked on validation)."""
+
+    scenario_domain: ClassVar[str]
+
+    @field_validator("axioms", check_fields=False)
+    @classmethod
+    def _axioms(cls, v: list[str]) -> list[str]:
+        return _check_registered(v, "axiom", cls.scenario_domain)
+
+    @field_validator("metrics", check_fields=False)
+    @classmethod
+    def _metrics(cls, v: list[str]) -> list[str]:
+        return _check_registered(v, "metric", cls.scenario_domain)
+
+
 # --------------------------------------------------------------------------------------------
 # Location distributions (facility location). Drawn by fairsim.agents.locations.draw_locations.
 # --------------------------------------------------------------------------------------------
@@ -219,9 +292,7 @@ class FacilityAgents(_Strict):
 
     @model_validator(mode="after")
     def _shares(self) -> FacilityAgents:
-        total = sum(b.share for b in self.behaviours)
-        if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"behaviour shares must sum to 1; got {total:g}")
+        _check_shares(self.behaviours)
         return self
 
 
@@ -359,7 +430,7 @@ class ApproximationAnalysis(_Strict):
     @field_validator("mechanisms", mode="before")
     @classmethod
     def _names(cls, v: Any) -> Any:
-        return [{"name": m} if isinstance(m, str) else m for m in v] if isinstance(v, list) else v
+        return _names_to_dicts(v)
 
     @field_validator("expected")
     @classmethod
@@ -439,9 +510,10 @@ DEFAULT_FACILITY_METRICS = [
 ]
 
 
-class FacilityScenario(_Strict):
+class FacilityScenario(_RegisteredScored):
     """One-dimensional facility location on [0, 1] (``kind: facility_location``)."""
 
+    scenario_domain: ClassVar[str] = "facility"
     kind: Literal["facility_location"]
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
@@ -459,47 +531,18 @@ class FacilityScenario(_Strict):
     @field_validator("mechanisms", mode="before")
     @classmethod
     def _names(cls, v: Any) -> Any:
-        return [{"name": m} if isinstance(m, str) else m for m in v] if isinstance(v, list) else v
-
-    @field_validator("axioms")
-    @classmethod
-    def _axioms(cls, v: list[str]) -> list[str]:
-        for name in v:
-            registry.get(name, "axiom", domain="facility")
-        return v
-
-    @field_validator("metrics")
-    @classmethod
-    def _metrics(cls, v: list[str]) -> list[str]:
-        for name in v:
-            registry.get(name, "metric", domain="facility")
-        return v
+        return _names_to_dicts(v)
 
     @model_validator(mode="after")
     def _labels_unique(self) -> FacilityScenario:
-        labels = [m.display for m in self.mechanisms]
-        dup = {lab for lab in labels if labels.count(lab) > 1}
-        if dup:
-            raise ValueError(f"mechanism labels must be unique; repeated: {sorted(dup)}")
-        ids = [a.id for a in self.analyses] + [c.id for c in self.claims]
-        dup = {i for i in ids if ids.count(i) > 1}
-        if dup:
-            raise ValueError(f"analysis and claim ids must be unique; repeated: {sorted(dup)}")
-        known = {a.id for a in self.analyses}
-        for c in self.claims:
-            if isinstance(c, RatioFormulaClaim) and c.analysis not in known:
-                raise ValueError(f"claim {c.id!r} refers to unknown analysis {c.analysis!r}")
+        _check_unique([m.display for m in self.mechanisms], "mechanism labels")
+        _check_analysis_claims(self.analyses, self.claims)
         return self
 
 
 # --------------------------------------------------------------------------------------------
 # Participatory budgeting (kind: participatory_budgeting; runner: fairsim.sim.budgeting)
 # --------------------------------------------------------------------------------------------
-
-
-def _pb_get(name: str, kind: str) -> Any:
-    """``registry.get(name, kind, domain="budgeting")`` (the registry imports every provider)."""
-    return registry.get(name, kind, domain="budgeting")
 
 
 class CostSpec(_Strict):
@@ -537,14 +580,7 @@ class PBInstances(_Strict):
 
     @model_validator(mode="after")
     def _source(self) -> PBInstances:
-        if self.generator == "pabulib":
-            if self.path is None:
-                raise ValueError("generator 'pabulib' needs 'path' (a .pb file)")
-        else:
-            if self.path is not None:
-                raise ValueError(f"'path' goes with generator 'pabulib' only; got {self.generator}")
-            if self.n is None:
-                raise ValueError(f"generator {self.generator!r} needs 'n' (number of voters)")
+        _check_pabulib_source(self.generator, self.path, self.n)
         return self
 
 
@@ -632,13 +668,14 @@ DEFAULT_PB_METRICS = [
 ]
 
 
-class BudgetingScenario(_Strict):
+class BudgetingScenario(_RegisteredScored):
     """Participatory budgeting with approval ballots (``kind: participatory_budgeting``).
 
     ``utility`` (``cost`` or ``cardinality``) is the voters' utility used by the ex-post axioms
     and passed to every rule that takes a ``utility`` parameter and does not set one [F].
     """
 
+    scenario_domain: ClassVar[str] = "budgeting"
     kind: Literal["participatory_budgeting"]
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
@@ -660,35 +697,15 @@ class BudgetingScenario(_Strict):
     @field_validator("mechanisms", "behaviours", mode="before")
     @classmethod
     def _names(cls, v: Any) -> Any:
-        return [{"name": m} if isinstance(m, str) else m for m in v] if isinstance(v, list) else v
-
-    @field_validator("axioms")
-    @classmethod
-    def _axioms(cls, v: list[str]) -> list[str]:
-        for name in v:
-            _pb_get(name, "axiom")
-        return v
-
-    @field_validator("metrics")
-    @classmethod
-    def _metrics(cls, v: list[str]) -> list[str]:
-        for name in v:
-            _pb_get(name, "metric")
-        return v
+        return _names_to_dicts(v)
 
     @model_validator(mode="after")
     def _checks(self) -> BudgetingScenario:
-        labels = [m.display for m in self.mechanisms]
-        dup = {lab for lab in labels if labels.count(lab) > 1}
-        if dup:
-            raise ValueError(f"mechanism labels must be unique; repeated: {sorted(dup)}")
-        total = sum(b.share for b in self.behaviours)
-        if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"behaviour shares must sum to 1; got {total:g}")
-        ids = [a.id for a in self.analyses] + [c.id for c in self.claims]
-        dup = {i for i in ids if ids.count(i) > 1}
-        if dup:
-            raise ValueError(f"analysis and claim ids must be unique; repeated: {sorted(dup)}")
+        _check_unique([m.display for m in self.mechanisms], "mechanism labels")
+        _check_shares(self.behaviours)
+        _check_unique(
+            [a.id for a in self.analyses] + [c.id for c in self.claims], "analysis and claim ids"
+        )
         known = {a.id: a for a in self.analyses}
         for c in self.claims:
             if isinstance(c, RatioFormulaClaim):

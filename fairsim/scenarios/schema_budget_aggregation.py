@@ -16,13 +16,17 @@ import fairsim.agents.budget_aggregation  # noqa: F401 - registers behaviours
 import fairsim.axioms.budget_aggregation  # noqa: F401 - registers axioms and metrics
 import fairsim.mechanisms._aggregation_baselines  # noqa: F401 - registers the baselines
 import fairsim.mechanisms.budget_aggregation  # noqa: F401 - registers the moving phantoms
-from fairsim import registry
 from fairsim.scenarios.schema import (
     BehaviourSpec,
     ClaimSpec,
     MechanismSpec,
-    RatioFormulaClaim,
     SweepSpec,
+    _check_claims_without_analyses,
+    _check_pabulib_source,
+    _check_shares,
+    _check_unique,
+    _names_to_dicts,
+    _RegisteredScored,
     _Strict,
 )
 
@@ -48,14 +52,7 @@ class AggregationInstances(_Strict):
 
     @model_validator(mode="after")
     def _source(self) -> AggregationInstances:
-        if self.generator == "pabulib":
-            if self.path is None:
-                raise ValueError("generator 'pabulib' needs 'path' (a .pb file)")
-        else:
-            if self.path is not None:
-                raise ValueError(f"'path' goes with generator 'pabulib' only; got {self.generator}")
-            if self.n is None:
-                raise ValueError(f"generator {self.generator!r} needs 'n' (number of voters)")
+        _check_pabulib_source(self.generator, self.path, self.n)
         return self
 
 
@@ -85,9 +82,10 @@ DEFAULT_AGGREGATION_AXIOMS = ["proportionality", "pareto", "strategyproofness", 
 DEFAULT_AGGREGATION_METRICS = ["mean_distance", "max_distance", "distance_to_mean"]
 
 
-class BudgetAggregationScenario(_Strict):
+class BudgetAggregationScenario(_RegisteredScored):
     """Divisible budget aggregation (``kind: budget_aggregation``) [F kind name]."""
 
+    scenario_domain: ClassVar[str] = _DOMAIN
     kind: Literal["budget_aggregation"]
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
@@ -112,38 +110,13 @@ class BudgetAggregationScenario(_Strict):
     @field_validator("mechanisms", "behaviours", mode="before")
     @classmethod
     def _names(cls, v: Any) -> Any:
-        return [{"name": m} if isinstance(m, str) else m for m in v] if isinstance(v, list) else v
-
-    @field_validator("axioms")
-    @classmethod
-    def _axioms(cls, v: list[str]) -> list[str]:
-        for name in v:
-            registry.get(name, "axiom", domain=_DOMAIN)
-        return v
-
-    @field_validator("metrics")
-    @classmethod
-    def _metrics(cls, v: list[str]) -> list[str]:
-        for name in v:
-            registry.get(name, "metric", domain=_DOMAIN)
-        return v
+        return _names_to_dicts(v)
 
     @model_validator(mode="after")
     def _checks(self) -> BudgetAggregationScenario:
-        labels = [m.display for m in self.mechanisms]
-        dup = {lab for lab in labels if labels.count(lab) > 1}
-        if dup:
-            raise ValueError(f"mechanism labels must be unique; repeated: {sorted(dup)}")
-        total = sum(b.share for b in self.behaviours)
-        if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"behaviour shares must sum to 1; got {total:g}")
-        ids = [c.id for c in self.claims]
-        dup = {i for i in ids if ids.count(i) > 1}
-        if dup:
-            raise ValueError(f"claim ids must be unique; repeated: {sorted(dup)}")
-        for c in self.claims:
-            if isinstance(c, RatioFormulaClaim):
-                raise ValueError(f"claim {c.id!r}: ratio_formula claims need facility analyses")
+        _check_unique([m.display for m in self.mechanisms], "mechanism labels")
+        _check_shares(self.behaviours)
+        _check_claims_without_analyses(self.claims)
         return self
 
 

@@ -15,9 +15,12 @@ from fairsim import registry
 from fairsim.scenarios.schema import (
     ClaimSpec,
     MechanismSpec,
-    RatioFormulaClaim,
     SweepSpec,
+    _check_claims_without_analyses,
     _check_params,
+    _check_unique,
+    _names_to_dicts,
+    _RegisteredScored,
     _Strict,
 )
 
@@ -109,9 +112,10 @@ DEFAULT_DS_AXIOMS = ["individual_rationality", "stability", "weak_efficiency"]
 DEFAULT_DS_METRICS = ["accuracy", "reward_fairness", "ir_violations", "evaluations"]
 
 
-class DataSharingScenario(_Strict):
+class DataSharingScenario(_RegisteredScored):
     """Collaborative data sharing with contribution-based rewards (``kind: data_sharing``)."""
 
+    scenario_domain: ClassVar[str] = "data_sharing"
     kind: Literal["data_sharing"]
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
@@ -144,41 +148,18 @@ class DataSharingScenario(_Strict):
     @field_validator("mechanisms", mode="before")
     @classmethod
     def _names(cls, v: Any) -> Any:
-        return [{"name": m} if isinstance(m, str) else m for m in v] if isinstance(v, list) else v
-
-    @field_validator("axioms")
-    @classmethod
-    def _axioms(cls, v: list[str]) -> list[str]:
-        for name in v:
-            _ds_get(name, "axiom")
-        return v
-
-    @field_validator("metrics")
-    @classmethod
-    def _metrics(cls, v: list[str]) -> list[str]:
-        for name in v:
-            _ds_get(name, "metric")
-        return v
+        return _names_to_dicts(v)
 
     @model_validator(mode="after")
     def _checks(self) -> DataSharingScenario:
-        labels = [m.display for m in self.mechanisms]
-        dup = {lab for lab in labels if labels.count(lab) > 1}
-        if dup:
-            raise ValueError(f"mechanism labels must be unique; repeated: {sorted(dup)}")
+        _check_unique([m.display for m in self.mechanisms], "mechanism labels")
         if self.n_parties > 24:
             raise ValueError(f"at most 24 parties are supported; got {self.n_parties}")
         if self.free_disposal and self.n_parties > 12:
             raise ValueError("free_disposal needs at most 12 parties")
         if self.estimator.method == "exact" and self.n_parties > 14:
             raise ValueError("estimator 'exact' trains 2^n models: use n_parties <= 14")
-        ids = [c.id for c in self.claims]
-        dup = {i for i in ids if ids.count(i) > 1}
-        if dup:
-            raise ValueError(f"claim ids must be unique; repeated: {sorted(dup)}")
-        for c in self.claims:
-            if isinstance(c, RatioFormulaClaim):
-                raise ValueError(f"claim {c.id!r}: ratio_formula claims need facility analyses")
+        _check_claims_without_analyses(self.claims)
         return self
 
 

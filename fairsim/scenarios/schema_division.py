@@ -18,8 +18,12 @@ from fairsim.scenarios.schema import (
     BehaviourSpec,
     ClaimSpec,
     MechanismSpec,
-    RatioFormulaClaim,
     SweepSpec,
+    _check_analysis_claims,
+    _check_registered,
+    _check_shares,
+    _check_unique,
+    _names_to_dicts,
     _Strict,
 )
 
@@ -189,35 +193,19 @@ class DivisionScenario(_Strict):
     @field_validator("mechanisms", "behaviours", "axioms", mode="before")
     @classmethod
     def _names(cls, v: Any) -> Any:
-        return [{"name": m} if isinstance(m, str) else m for m in v] if isinstance(v, list) else v
+        return _names_to_dicts(v)
 
     @field_validator("metrics")
     @classmethod
     def _metrics(cls, v: list[str]) -> list[str]:
-        for name in v:
-            _div_get(name, "metric")
-        return v
+        return _check_registered(v, "metric", "division")
 
     @model_validator(mode="after")
     def _checks(self) -> DivisionScenario:
-        for what, labels in (
-            ("mechanism", [m.display for m in self.mechanisms]),
-            ("axiom", [a.column for a in self.axioms]),
-        ):
-            dup = {lab for lab in labels if labels.count(lab) > 1}
-            if dup:
-                raise ValueError(f"{what} labels must be unique; repeated: {sorted(dup)}")
-        total = sum(b.share for b in self.behaviours)
-        if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"behaviour shares must sum to 1; got {total:g}")
-        ids = [a.id for a in self.analyses] + [c.id for c in self.claims]
-        dup = {i for i in ids if ids.count(i) > 1}
-        if dup:
-            raise ValueError(f"analysis and claim ids must be unique; repeated: {sorted(dup)}")
-        known = {a.id for a in self.analyses}
-        for c in self.claims:
-            if isinstance(c, RatioFormulaClaim) and c.analysis not in known:
-                raise ValueError(f"claim {c.id!r} refers to unknown analysis {c.analysis!r}")
+        _check_unique([m.display for m in self.mechanisms], "mechanism labels")
+        _check_unique([a.column for a in self.axioms], "axiom labels")
+        _check_shares(self.behaviours)
+        _check_analysis_claims(self.analyses, self.claims)
         return self
 
 

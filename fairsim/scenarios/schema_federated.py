@@ -34,9 +34,11 @@ from fairsim.scenarios.schema import (
     BehaviourSpec,
     ClaimSpec,
     MechanismSpec,
-    RatioFormulaClaim,
     SweepSpec,
+    _check_claims_without_analyses,
     _check_params,
+    _check_unique,
+    _names_to_dicts,
     _Strict,
 )
 
@@ -201,7 +203,7 @@ class FederatedScenario(_Strict):
     @field_validator("mechanisms", "behaviours", mode="before")
     @classmethod
     def _names(cls, v: Any) -> Any:
-        return [{"name": m} if isinstance(m, str) else m for m in v] if isinstance(v, list) else v
+        return _names_to_dicts(v)
 
     @field_validator("client_types")
     @classmethod
@@ -226,9 +228,7 @@ class FederatedScenario(_Strict):
     @model_validator(mode="after")
     def _checks(self) -> FederatedScenario:
         labels = [m.display for m in self.mechanisms]
-        dup = {lab for lab in labels if labels.count(lab) > 1}
-        if dup:
-            raise ValueError(f"mechanism labels must be unique; repeated: {sorted(dup)}")
+        _check_unique(labels, "mechanism labels")
         if self.compare_to is not None and self.compare_to not in labels:
             raise ValueError(f"compare_to {self.compare_to!r} is not a mechanism label: {labels}")
         if self.reference is not None and self.reference not in labels:
@@ -256,13 +256,7 @@ class FederatedScenario(_Strict):
                 f"data.n_samples={self.data.n_samples} is too small for {self.n_clients} "
                 "clients (need at least 10 per client)"
             )
-        ids = [c.id for c in self.claims]
-        dup = {i for i in ids if ids.count(i) > 1}
-        if dup:
-            raise ValueError(f"claim ids must be unique; repeated: {sorted(dup)}")
-        for c in self.claims:
-            if isinstance(c, RatioFormulaClaim):
-                raise ValueError(f"claim {c.id!r}: ratio_formula claims need facility analyses")
+        _check_claims_without_analyses(self.claims)
         return self
 
 

@@ -36,45 +36,31 @@ from fairsim import registry
 from fairsim.errors import InputError
 from fairsim.sim import schema as S
 from fairsim.sim import store
+from fairsim.sim._plugin_common import (
+    error_text,
+    mechanism_row,
+    pb_ballots,
+    read_pb,
+    record_error,
+    resolve_path,
+    sample_ballots,
+    task_row,
+)
 from fairsim.sim.facility import assign_behaviours, behaviour_label, child_seed, witness_json
 
 _DOMAIN = "budget_aggregation"
-HEAD = [("distribution", pa.string()), ("behaviour", pa.string())]
+HEAD = list(store.FACILITY_HEAD)  # distribution, behaviour
 MID = [
     ("m", pa.int64()),
     ("allocation", pa.list_(pa.float64())),
     ("truthful_allocation", pa.list_(pa.float64())),
 ]
-ROUNDS = pa.schema(
-    [
-        ("run_id", pa.string()),
-        ("design_point", pa.int64()),
-        ("replication", pa.int64()),
-        ("mechanism", pa.string()),
-        ("round", pa.int64()),
-    ]
-)
-
-
-def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+ROUNDS = pa.schema(store.ROUNDS_KEY)
 
 
 @lru_cache(maxsize=16)
 def _approvals(path: str) -> tuple[np.ndarray, np.ndarray]:
-    import warnings
-
-    from fairsim.io.pabulib import PabulibWarning, read
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PabulibWarning)
-        e = read(path)
-    A = np.asarray(e.approvals.toarray(), dtype=np.bool_)
-    w = (
-        np.ones(A.shape[0], dtype=np.int64)
-        if e.multiplicities is None
-        else np.asarray(e.multiplicities, dtype=np.int64)
-    )
+    A, w = pb_ballots(read_pb(path))
     keep = A.any(axis=1)
     return A[keep], w[keep]
 
@@ -84,14 +70,9 @@ def draw_instance(
 ) -> tuple[np.ndarray, str]:
     """``(true profile (n, m), source label)`` of one instance."""
     if spec.generator == "pabulib":
-        path = Path(spec.path)
-        if not path.is_absolute() and base_dir is not None:
-            path = Path(base_dir) / path
+        path = resolve_path(spec.path, base_dir)
         A, w = _approvals(str(path))
-        if spec.n is not None:
-            A = A[rng.choice(A.shape[0], size=int(spec.n), replace=True, p=w / w.sum())]
-        else:
-            A = np.repeat(A, w, axis=0)
+        A = sample_ballots(A, w, spec.n, rng)
         return agents.profile_from_approvals(A), f"pabulib:{path.stem}"
     P = agents.draw_profile(
         spec.generator,
@@ -151,15 +132,14 @@ def run_one(
     """Every mechanism of design point ``dp``, replication ``rep`` (see the module docstring)."""
     seq = np.random.SeedSequence(root_seed, spawn_key=(dp, rep))
     spec = scenario.instances
-    base: dict[str, Any] = {
-        "run_id": f"{dp}-{rep}",
-        "design_point": dp,
-        "replication": rep,
-        "domain": scenario.kind,
-        "behaviour": behaviour_label(scenario.behaviours),
-        "seed": f"{root_seed}/{dp}/{rep}",
-        "distribution": spec.generator,
-    }
+    base: dict[str, Any] = task_row(
+        scenario,
+        dp,
+        rep,
+        root_seed,
+        behaviour=behaviour_label(scenario.behaviours),
+        distribution=spec.generator,
+    )
     setup_error = None
     try:
         P, label = draw_instance(spec, np.random.default_rng(child_seed(seq, 0)), base_dir)
@@ -171,19 +151,11 @@ def run_one(
         )
         sp_seed = int(child_seed(seq, 4).generate_state(1)[0])
     except Exception as exc:  # noqa: BLE001 - recorded in the error column
-        setup_error = _error_text(exc)
+        setup_error = error_text(exc)
     rows: list[dict[str, Any]] = []
     for k, mspec in enumerate(scenario.mechanisms):
-        row = dict(base, mechanism=mspec.display, mechanism_order=k)
-        try:
-            entry = registry.get(mspec.name, "mechanism", domain=_DOMAIN)
-            row.update(mechanism_name=entry.short_name, randomized=bool(entry.randomized))
-        except Exception as exc:  # noqa: BLE001
-            row.update(mechanism_name=mspec.name, randomized=False, error=_error_text(exc))
-            rows.append(row)
-            continue
-        if setup_error is not None:
-            row["error"] = setup_error
+        row, entry = mechanism_row(base, k, mspec, _DOMAIN, setup_error)
+        if entry is None:
             rows.append(row)
             continue
         params = dict(mspec.params)
@@ -198,13 +170,7 @@ def run_one(
             row.update(allocation=a.tolist(), truthful_allocation=a0.tolist())
             _score(row, scenario, P, a, mech, sp_seed)
         except Exception as exc:  # noqa: BLE001 - recorded in the error column
-            for key in list(row):
-                if key.startswith(("metric.", "axiom.", "slack.", "witness.")) or key in (
-                    "allocation",
-                    "truthful_allocation",
-                ):
-                    row.pop(key)
-            row["error"] = _error_text(exc)
+            record_error(row, exc, ("allocation", "truthful_allocation"))
         rows.append(row)
     return rows, []
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +47,18 @@ from fairsim import registry
 from fairsim.agents import budgeting as agents
 from fairsim.sim import schema as S
 from fairsim.sim import store
+from fairsim.sim._plugin_common import (
+    error_text,
+    pb_ballots,
+    read_pb,
+    resolve_path,
+    sample_ballots,
+    task_row,
+)
 from fairsim.sim.facility import assign_behaviours, behaviour_label, child_seed, witness_json
 
 _DOMAIN = "budgeting"
-HEAD = [("distribution", pa.string()), ("behaviour", pa.string())]
+HEAD = list(store.FACILITY_HEAD)  # distribution, behaviour
 MID = [
     ("m", pa.int64()),
     ("budget", pa.float64()),
@@ -63,32 +70,13 @@ MID = [
     ("switched_share", pa.float64()),
 ]
 ROUNDS_HEAD = [
-    ("run_id", pa.string()),
-    ("design_point", pa.int64()),
-    ("replication", pa.int64()),
-    ("mechanism", pa.string()),
-    ("round", pa.int64()),
+    *store.ROUNDS_KEY,
     ("outcome", pa.float64()),
     ("selected", pa.list_(pa.string())),
     ("satisfaction_gini", pa.float64()),
     ("min_share_ratio", pa.float64()),
     ("switched_share", pa.float64()),
 ]
-
-
-def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
-@lru_cache(maxsize=16)
-def _read_pb(path: str) -> Any:
-    import warnings
-
-    from fairsim.io.pabulib import PabulibWarning, read
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PabulibWarning)
-        return read(path)
 
 
 def _election(ids: list[str], costs: np.ndarray, budget: float, ballots: np.ndarray) -> Any:
@@ -107,21 +95,10 @@ def draw_instance(
 ) -> tuple[Any, np.ndarray, np.ndarray, str]:
     """``(template election, true ballots (n, m), private utilities (n, m), source label)``."""
     if spec.generator == "pabulib":
-        path = Path(spec.path)
-        if not path.is_absolute() and base_dir is not None:
-            path = Path(base_dir) / path
-        e = _read_pb(str(path))
-        A = np.asarray(e.approvals.toarray(), dtype=np.bool_)
-        w = (
-            np.ones(A.shape[0], dtype=np.int64)
-            if e.multiplicities is None
-            else np.asarray(e.multiplicities, dtype=np.int64)
-        )
-        if spec.n is not None:
-            rows = rng.choice(A.shape[0], size=int(spec.n), replace=True, p=w / w.sum())
-            A = A[rows]
-        else:
-            A = np.repeat(A, w, axis=0)
+        path = resolve_path(spec.path, base_dir)
+        e = read_pb(str(path))
+        A, w = pb_ballots(e)
+        A = sample_ballots(A, w, spec.n, rng)
         utilities = rng.uniform(size=A.shape)
         return e, A, utilities, f"pabulib:{path.stem}"
     n, m = int(spec.n), int(spec.m)
@@ -356,7 +333,7 @@ class PBElectionModel(mesa.Model):
                 if not funded[j]
             ]
         except Exception as exc:  # noqa: BLE001 - recorded in the error column
-            self.failed = _error_text(exc)
+            self.failed = error_text(exc)
             self.running = False
             return
         self.last.update(selected=[str(p) for p in selected], cost=cost)
@@ -393,15 +370,14 @@ def run_one(
     :class:`PBElectionModel` per mechanism (see the module docstring)."""
     seq = np.random.SeedSequence(root_seed, spawn_key=(dp, rep))
     years = int(scenario.elections.years)
-    base: dict[str, Any] = {
-        "run_id": f"{dp}-{rep}",
-        "design_point": dp,
-        "replication": rep,
-        "domain": scenario.kind,
-        "behaviour": behaviour_label(scenario.behaviours),
-        "seed": f"{root_seed}/{dp}/{rep}",
-        "years": years,
-    }
+    base: dict[str, Any] = task_row(
+        scenario,
+        dp,
+        rep,
+        root_seed,
+        behaviour=behaviour_label(scenario.behaviours),
+        years=years,
+    )
     rows = []
     round_rows: list[dict[str, Any]] = []
     for k, spec in enumerate(scenario.mechanisms):
@@ -413,7 +389,7 @@ def run_one(
             )
             model.run()
         except Exception as exc:  # noqa: BLE001 - recorded in the error column
-            row.update(mechanism_name=spec.name, randomized=False, error=_error_text(exc))
+            row.update(mechanism_name=spec.name, randomized=False, error=error_text(exc))
             rows.append(row)
             continue
         last = dict(model.last)
@@ -525,7 +501,7 @@ def run_analyses(scenario: Any, root_seed: int) -> list[dict[str, Any]]:
                     row["worst_profile"] = encode_instance(e)
                     row["method"] = str(cres.details.get("decided_by", "-"))
             except Exception as exc:  # noqa: BLE001 - recorded in the error column
-                row["error"] = _error_text(exc)
+                row["error"] = error_text(exc)
             rows.append(row)
     return rows
 

@@ -36,11 +36,12 @@ from fairsim.mechanisms.games import BaseGame
 from fairsim.registry import register
 from fairsim.sim import schema as S
 from fairsim.sim import store
+from fairsim.sim._plugin_common import error_text, task_row
 from fairsim.sim.facility import child_seed, witness_json
 
 _DOMAIN = "data_sharing"
 MAX_TABLE = 12
-HEAD = [("distribution", pa.string()), ("behaviour", pa.string())]
+HEAD = list(store.FACILITY_HEAD)  # distribution, behaviour
 MID = [
     ("n_parties", pa.int64()),
     ("rounds", pa.int64()),
@@ -51,11 +52,7 @@ MID = [
     ("rewards", pa.list_(pa.float64())),
 ]
 ROUNDS_HEAD = [
-    ("run_id", pa.string()),
-    ("design_point", pa.int64()),
-    ("replication", pa.int64()),
-    ("mechanism", pa.string()),
-    ("round", pa.int64()),
+    *store.ROUNDS_KEY,
     ("outcome", pa.float64()),
     ("values", pa.list_(pa.float64())),
     ("rewards", pa.list_(pa.float64())),
@@ -378,18 +375,17 @@ def run_one(
     axioms = [registry.get(a, "axiom", domain=_DOMAIN) for a in scenario.axioms]
     metrics = [registry.get(m, "metric", domain=_DOMAIN) for m in scenario.metrics]
     n_all = scenario.n_parties
-    base: dict[str, Any] = {
-        "run_id": run_id,
-        "design_point": dp,
-        "replication": rep,
-        "domain": scenario.kind,
-        "seed": f"{root_seed}/{dp}/{rep}",
-        "n": n_all,
-        "n_parties": n_all,
-        "rounds": int(scenario.rounds),
-        "estimator": scenario.estimator.method,
-        "distribution": "synthetic_gaussian",
-    }
+    base: dict[str, Any] = task_row(
+        scenario,
+        dp,
+        rep,
+        root_seed,
+        n=n_all,
+        n_parties=n_all,
+        rounds=int(scenario.rounds),
+        estimator=scenario.estimator.method,
+        distribution="synthetic_gaussian",
+    )
     rows = []
     for k, spec in enumerate(mechs):
         entry = registry.get(spec.name, "mechanism", domain=_DOMAIN)
@@ -447,7 +443,7 @@ def run_one(
         for row in rows:
             for key in ("values", "rewards", "rho"):
                 row.pop(key, None)
-            row["error"] = f"{type(exc).__name__}: {exc}"
+            row["error"] = error_text(exc)
         return rows, []
     for k, row in enumerate(rows):
         if per[k]:

@@ -40,29 +40,18 @@ from fairsim import registry
 from fairsim.errors import InputError
 from fairsim.sim import schema as S
 from fairsim.sim import store
+from fairsim.sim._plugin_common import error_text, mechanism_row, record_error, task_row
 from fairsim.sim.facility import assign_behaviours, behaviour_label, child_seed, witness_json
 
 _DOMAIN = "division"
-HEAD = [("distribution", pa.string()), ("behaviour", pa.string())]
+HEAD = list(store.FACILITY_HEAD)  # distribution, behaviour
 MID = [
     ("m", pa.int64()),
     ("items", pa.string()),
     ("assignment", pa.list_(pa.int64())),
     ("utilities", pa.list_(pa.float64())),
 ]
-ROUNDS = pa.schema(
-    [
-        ("run_id", pa.string()),
-        ("design_point", pa.int64()),
-        ("replication", pa.int64()),
-        ("mechanism", pa.string()),
-        ("round", pa.int64()),
-    ]
-)
-
-
-def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+ROUNDS = pa.schema(store.ROUNDS_KEY)
 
 
 def draw_instance(spec: Any, rng: np.random.Generator) -> np.ndarray:
@@ -139,18 +128,17 @@ def run_one(
     """Every mechanism of design point ``dp``, replication ``rep`` (see the module docstring)."""
     seq = np.random.SeedSequence(root_seed, spawn_key=(dp, rep))
     spec = scenario.instances
-    base: dict[str, Any] = {
-        "run_id": f"{dp}-{rep}",
-        "design_point": dp,
-        "replication": rep,
-        "domain": scenario.kind,
-        "behaviour": behaviour_label(scenario.behaviours),
-        "seed": f"{root_seed}/{dp}/{rep}",
-        "distribution": spec.generator,
-        "n": int(spec.n),
-        "m": int(spec.m),
-        "items": spec.items,
-    }
+    base: dict[str, Any] = task_row(
+        scenario,
+        dp,
+        rep,
+        root_seed,
+        behaviour=behaviour_label(scenario.behaviours),
+        distribution=spec.generator,
+        n=int(spec.n),
+        m=int(spec.m),
+        items=spec.items,
+    )
     rows: list[dict[str, Any]] = []
     try:
         V = draw_instance(spec, np.random.default_rng(child_seed(seq, 0)))
@@ -168,18 +156,10 @@ def run_one(
         metrics = [registry.get(m, "metric", domain=_DOMAIN) for m in scenario.metrics]
         setup_error = None
     except Exception as exc:  # noqa: BLE001 - recorded in the error column
-        setup_error = _error_text(exc)
+        setup_error = error_text(exc)
     for k, mspec in enumerate(scenario.mechanisms):
-        row = dict(base, mechanism=mspec.display, mechanism_order=k)
-        try:
-            entry = registry.get(mspec.name, "mechanism", domain=_DOMAIN)
-            row.update(mechanism_name=entry.short_name, randomized=bool(entry.randomized))
-        except Exception as exc:  # noqa: BLE001
-            row.update(mechanism_name=mspec.name, randomized=False, error=_error_text(exc))
-            rows.append(row)
-            continue
-        if setup_error is not None:
-            row["error"] = setup_error
+        row, entry = mechanism_row(base, k, mspec, _DOMAIN, setup_error)
+        if entry is None:
             rows.append(row)
             continue
         try:
@@ -197,13 +177,7 @@ def run_one(
                 row[S.SLACK_PREFIX + col] = float(v.slack)
                 row[S.WITNESS_PREFIX + col] = witness_json(v.witness)
         except Exception as exc:  # noqa: BLE001 - recorded in the error column
-            for key in list(row):
-                if key.startswith(("metric.", "axiom.", "slack.", "witness.")) or key in (
-                    "assignment",
-                    "utilities",
-                ):
-                    row.pop(key)
-            row["error"] = _error_text(exc)
+            record_error(row, exc, ("assignment", "utilities"))
         rows.append(row)
     return rows, []
 
@@ -275,7 +249,7 @@ def run_analyses(scenario: Any, root_seed: int) -> list[dict[str, Any]]:
                     row["profiles_checked"] = int(evals)
                     row["expected"] = _bound(an.algorithm, int(n))
                 except Exception as exc:  # noqa: BLE001 - recorded in the error column
-                    row["error"] = _error_text(exc)
+                    row["error"] = error_text(exc)
                 rows.append(row)
     return rows
 

@@ -17,15 +17,12 @@ import numpy as np
 from fairsim import registry
 from fairsim.sim import schema as S
 from fairsim.sim import store
+from fairsim.sim._plugin_common import error_text, task_row
 
 ANALYSIS_KEY = 0xA7A1
 """First spawn-key word of the analyses' seeds (design points use ``(dp, rep)``)."""
 
 _DOMAIN = "facility"
-
-
-def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
 
 
 def _mechanism_meta(spec: Any) -> tuple[str, bool]:
@@ -55,16 +52,15 @@ def run_one(
     n = int(agents.n)
     seq = np.random.SeedSequence(root_seed, spawn_key=(dp, rep))
     run_id = f"{dp}-{rep}"
-    base = {
-        "run_id": run_id,
-        "design_point": dp,
-        "replication": rep,
-        "domain": scenario.kind,
-        "n": n,
-        "distribution": agents.locations.distribution,
-        "behaviour": behaviour_label(agents.behaviours),
-        "seed": f"{root_seed}/{dp}/{rep}",
-    }
+    base = task_row(
+        scenario,
+        dp,
+        rep,
+        root_seed,
+        n=n,
+        distribution=agents.locations.distribution,
+        behaviour=behaviour_label(agents.behaviours),
+    )
     draw_error: str | None = None
     locations: list[float] | None = None
     try:
@@ -74,7 +70,7 @@ def run_one(
         x = draw_locations(agents.locations, n, rng, base_dir=base_dir, replication=rep)
         locations = np.asarray(x, dtype=np.float64).reshape(-1).tolist()
     except Exception as exc:  # noqa: BLE001 - recorded in the error column
-        draw_error = _error_text(exc)
+        draw_error = error_text(exc)
 
     rows: list[dict[str, Any]] = []
     round_rows: list[dict[str, Any]] = []
@@ -104,7 +100,7 @@ def run_one(
                 mechanism_order=k,
             )
         except Exception as exc:  # noqa: BLE001 - recorded in the error column
-            row["error"] = _error_text(exc)
+            row["error"] = error_text(exc)
             rows.append(row)
             continue
         row.update(
@@ -207,7 +203,7 @@ def run_analyses(
                         f = registry.get(an.expected, "formula", domain=_DOMAIN).func
                         row["expected"] = float(f(int(n)))
                 except Exception as exc:  # noqa: BLE001 - recorded in the error column
-                    row["error"] = _error_text(exc)
+                    row["error"] = error_text(exc)
                 rows.append(row)
     return rows
 

@@ -48,6 +48,7 @@ from fairsim.axioms import Verdict
 from fairsim.scenarios.schema_federated import fed_get
 from fairsim.sim import schema as S
 from fairsim.sim import store
+from fairsim.sim._plugin_common import error_text, task_row
 from fairsim.sim.facility import witness_json
 
 _DOMAIN = "federated"
@@ -88,7 +89,7 @@ ROUND_METRICS = (
     "local_acc_std",
 )
 
-HEAD = [("distribution", pa.string()), ("behaviour", pa.string())]
+HEAD = list(store.FACILITY_HEAD)  # distribution, behaviour
 MID = [
     ("n_clients", pa.int64()),
     ("n_rounds", pa.int64()),
@@ -101,11 +102,7 @@ MID = [
     ("client_accuracy", pa.list_(pa.float64())),
 ]
 ROUNDS_HEAD = [
-    ("run_id", pa.string()),
-    ("design_point", pa.int64()),
-    ("replication", pa.int64()),
-    ("mechanism", pa.string()),
-    ("round", pa.int64()),
+    *store.ROUNDS_KEY,
     ("outcome", pa.float64()),
     ("contributions", pa.list_(pa.float64())),
     ("client_accuracy", pa.list_(pa.float64())),
@@ -353,21 +350,20 @@ def run_one(
     kwargs = simulate_kwargs(scenario)
     types = kwargs["client_types"]
     d = scenario.data
-    base: dict[str, Any] = {
-        "run_id": run_id,
-        "design_point": dp,
-        "replication": rep,
-        "domain": scenario.kind,
-        "seed": f"{root_seed}/{dp}/{rep}",
-        "n": scenario.n_clients,
-        "n_clients": scenario.n_clients,
-        "n_rounds": int(scenario.rounds),
-        "distribution": f"{d.dataset}/{d.partition}",
-        "behaviour": "+".join(sorted(set(types))),
-        "partition": d.partition,
-        "model": scenario.training.model,
-        "client_types": list(types),
-    }
+    base: dict[str, Any] = task_row(
+        scenario,
+        dp,
+        rep,
+        root_seed,
+        n=scenario.n_clients,
+        n_clients=scenario.n_clients,
+        n_rounds=int(scenario.rounds),
+        distribution=f"{d.dataset}/{d.partition}",
+        behaviour="+".join(sorted(set(types))),
+        partition=d.partition,
+        model=scenario.training.model,
+        client_types=list(types),
+    )
     rows: list[dict[str, Any]] = []
     rounds: list[dict[str, Any]] = []
     standalone: np.ndarray | None = None
@@ -389,7 +385,7 @@ def run_one(
             personal = bool(entry.extra.get("personal", False))
             mets, verdicts, flags = score(res, types, standalone, personal)
         except Exception as exc:  # noqa: BLE001 - recorded in the error column
-            row["error"] = f"{type(exc).__name__}: {exc}"
+            row["error"] = error_text(exc)
             continue
         row.update(
             removed=np.flatnonzero(flags).tolist(),

@@ -47,12 +47,16 @@ _RESULTS_MID: list[tuple[str, pa.DataType]] = [
     ("rounds", pa.int64()),
     ("converged", pa.bool_()),
 ]
-_ROUNDS_HEAD: list[tuple[str, pa.DataType]] = [
+ROUNDS_KEY: list[tuple[str, pa.DataType]] = [
     ("run_id", pa.string()),
     ("design_point", pa.int64()),
     ("replication", pa.int64()),
     ("mechanism", pa.string()),
     ("round", pa.int64()),
+]
+"""Leading columns of every domain's ``rounds.parquet`` (a round row's key)."""
+_ROUNDS_HEAD: list[tuple[str, pa.DataType]] = [
+    *ROUNDS_KEY,
     ("outcome", pa.float64()),
     ("reports", LIST_F64),
     ("max_change", pa.float64()),
