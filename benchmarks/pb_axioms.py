@@ -2,13 +2,14 @@
 
 For every approval file in the folder with at most ``--max-projects`` projects, run MES (cost
 utility), MES (cardinality utility) and greedy (cost utility), then time the exact checks of
-EJR, PJR, FJR (same utility as the rule) and priceability. Each (file, rule) runs in its own
-process with a wall-clock limit; FJR gets ``--fjr-limit`` seconds inside (an unfinished FJR is
-reported as "inconclusive"). Results go to a JSON-lines file, one line per (file, rule), and a
+EJR, PJR, FJR (same utility as the rule) and priceability. (File, rule) tasks go to ``--jobs``
+worker processes, each task with a wall-clock limit ``--timeout`` (a worker that runs out is
+killed and replaced; the checks it had not finished count as "not reached"); FJR gets
+``--fjr-limit`` seconds inside (an unfinished FJR is reported as "inconclusive"). Results go to a JSON-lines file, one line per (file, rule), and a
 summary table is printed.
 
     .venv/bin/python benchmarks/pb_axioms.py [--folder DIR] [--min-projects 0] [--max-projects 100]
-        [--timeout 300] [--fjr-limit 120] [--out /tmp/pb_axioms.jsonl]
+        [--timeout 300] [--fjr-limit 120] [--jobs 1] [--out /tmp/pb_axioms.jsonl]
     .venv/bin/python benchmarks/pb_axioms.py --summarize /tmp/pb_axioms.jsonl
 """
 
@@ -19,8 +20,10 @@ import glob
 import json
 import multiprocessing as mp
 import os
+import queue
 import time
 import warnings
+from typing import Any
 
 RULES = [("mes_cost", "cost"), ("mes_card", "cardinality"), ("greedy_cost", "cost")]
 
@@ -32,7 +35,9 @@ def _verdict(v: object) -> str:
     return "holds" if getattr(v, "holds", False) else "fails"
 
 
-def _work(path: str, rule: str, utility: str, fjr_limit: float, q: mp.Queue) -> None:
+def _work(tasks: mp.Queue, q: mp.Queue, fjr_limit: float, only: tuple[str, ...]) -> None:
+    """Worker loop: (path, rule, utility) tasks in, (name, verdict, seconds) items out, then
+    None per task. Imports once; the parent kills and replaces a worker that runs out of time."""
     warnings.simplefilter("ignore")
     import scipy.optimize  # noqa: F401 - import outside the timed checks
 
@@ -40,22 +45,43 @@ def _work(path: str, rule: str, utility: str, fjr_limit: float, q: mp.Queue) -> 
     from fairsim.axioms import budgeting as ab
     from fairsim.io import pabulib
 
-    e = pabulib.read(path).compress()
-    if rule.startswith("mes"):
-        W = mb.method_of_equal_shares(e, utility)
-    else:
-        W = mb.greedy(e, utility)
-    checks = {  # the checks this benchmark is about first; PJR (slowest, X ⊆ W search) last
-        "priceable": lambda: ab.priceable(e, W),
-        "fjr": lambda: ab.fjr(e, W, utility, time_limit=fjr_limit),
-        "ejr": lambda: ab.ejr(e, W, utility),
-        "pjr": lambda: ab.pjr(e, W, utility),
-    }
-    for name, f in checks.items():
-        t = time.perf_counter()
-        v = f()
-        q.put((name, _verdict(v), time.perf_counter() - t))
-    q.put(None)
+    def run(path: str, rule: str, utility: str) -> None:
+        e = pabulib.read(path).compress()
+        if rule.startswith("mes"):
+            W = mb.method_of_equal_shares(e, utility)
+        else:
+            W = mb.greedy(e, utility)
+        checks = {  # the checks this benchmark is about first; PJR (slowest) last
+            "priceable": lambda: ab.priceable(e, W),
+            "fjr": lambda: ab.fjr(e, W, utility, time_limit=fjr_limit),
+            "ejr": lambda: ab.ejr(e, W, utility),
+            "pjr": lambda: ab.pjr(e, W, utility),
+        }
+        for name, f in checks.items():
+            if name not in only:
+                continue
+            t = time.perf_counter()
+            v = f()
+            q.put((name, _verdict(v), time.perf_counter() - t))
+        q.put(None)
+
+    while True:
+        task = tasks.get()
+        if task is None:
+            return
+        run(*task)
+
+
+class _Slot:
+    """One worker process with its own task and result queues."""
+
+    def __init__(self, ctx: Any, fjr_limit: float, only: tuple[str, ...]) -> None:
+        self.tasks: mp.Queue = ctx.Queue()
+        self.q: mp.Queue = ctx.Queue()
+        self.p = ctx.Process(target=_work, args=(self.tasks, self.q, fjr_limit, only), daemon=True)
+        self.p.start()
+        self.rec: dict[str, Any] | None = None
+        self.deadline = 0.0
 
 
 def summarize(path: str) -> None:
@@ -100,6 +126,9 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=300.0)
     ap.add_argument("--fjr-limit", type=float, default=120.0)
     ap.add_argument("--out", default="/tmp/pb_axioms.jsonl")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes side by side")
+    ap.add_argument("--checks", default="priceable,fjr,ejr,pjr", help="comma-separated subset")
+    ap.add_argument("--skip-done", metavar="JSONL", help="skip (file, rule) pairs in this file")
     args = ap.parse_args()
     if args.summarize:
         summarize(args.summarize)
@@ -118,31 +147,54 @@ def main() -> None:
             files.append((path, e.m, int(e.n_voters)))
     print(f"{len(files)} approval files with {args.min_projects}..{args.max_projects} projects")
     ctx = mp.get_context("spawn")
+    only = tuple(args.checks.split(","))
+    done = set()
+    if args.skip_done:
+        done = {(r["file"], r["rule"]) for r in map(json.loads, open(args.skip_done))}
+    todo = [
+        (path, m, n, rule, ut)
+        for path, m, n in files
+        for rule, ut in RULES
+        if (os.path.basename(path), rule) not in done
+    ]
+    slots = [_Slot(ctx, args.fjr_limit, only) for _ in range(args.jobs)]
     with open(args.out, "w") as out:
-        for path, m, n in files:
-            for rule, utility in RULES:
-                q: mp.Queue = ctx.Queue()
-                p = ctx.Process(target=_work, args=(path, rule, utility, args.fjr_limit, q))
-                p.start()
-                rec: dict[str, object] = {"file": os.path.basename(path), "m": m, "n": n}
-                rec["rule"] = rule
-                deadline = time.monotonic() + args.timeout
-                while True:
-                    try:
-                        item = q.get(timeout=max(0.1, deadline - time.monotonic()))
-                    except Exception:  # noqa: BLE001 - queue.Empty: the worker ran out of time
-                        rec["timeout"] = True
-                        break
-                    if item is None:
-                        break
-                    name, verdict, secs = item
-                    rec[name] = verdict
-                    rec[name + "_s"] = round(secs, 3)
-                p.kill()
-                p.join()
-                out.write(json.dumps(rec) + "\n")
-                out.flush()
-                print(json.dumps(rec), flush=True)
+
+        def finish(s: _Slot) -> None:
+            assert s.rec is not None
+            out.write(json.dumps(s.rec) + "\n")
+            out.flush()
+            print(json.dumps(s.rec), flush=True)
+            s.rec = None
+
+        while todo or any(s.rec is not None for s in slots):
+            for i, s in enumerate(slots):
+                if s.rec is None and todo:
+                    path, m, n, rule, ut = todo.pop(0)
+                    s.rec = {"file": os.path.basename(path), "m": m, "n": n, "rule": rule}
+                    s.deadline = time.monotonic() + args.timeout
+                    s.tasks.put((path, rule, ut))
+                if s.rec is None:
+                    continue
+                try:
+                    item = s.q.get(timeout=0.05)
+                except queue.Empty:
+                    if time.monotonic() > s.deadline:  # out of time: replace the worker
+                        s.rec["timeout"] = True
+                        s.p.kill()
+                        s.p.join()
+                        finish(s)
+                        slots[i] = _Slot(ctx, args.fjr_limit, only)
+                    continue
+                if item is None:
+                    finish(s)
+                    continue
+                name, verdict, secs = item
+                s.rec[name] = verdict
+                s.rec[name + "_s"] = round(secs, 3)
+        for s in slots:
+            s.tasks.put(None)
+            s.p.join(timeout=5)
 
 
 if __name__ == "__main__":

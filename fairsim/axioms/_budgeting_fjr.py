@@ -12,7 +12,9 @@ E = {b : u_b(W) <= v, u(A_b) >= β} may join. For an interval of levels [β_lo, 
 needs no big-M and is necessary for a violation in the interval (every member must strictly
 gain from T); for a single level it is exact. So: solve the whole interval; infeasible proves
 FJR on it; a solution T is re-checked exactly (:func:`fjr_test`, best β for that T) and, if it
-is no violation, the interval is split in two (branch and bound over levels). Levels are pruned
+is no violation, the interval is split in two (branch and bound over levels). Each model also
+carries gain rows (a member must gain th_b − u_b(W) from T ∖ W, :func:`_gain_rows`), and its LP
+relaxation is solved first: infeasible already proves the interval. Levels are pruned
 before any solve by w(E)·B >= n·mincost(β) (cost utility: mincost = β, as u = cost; cardinality:
 the cheapest β projects of some eligible class). A ``time_limit`` that runs out leaves the
 verdict inconclusive (witness flag, never a guessed verdict).
@@ -79,6 +81,27 @@ def levels(P: Profile, uW: np.ndarray) -> list[float]:
     return out
 
 
+def _gain_rows(
+    P: Profile, Wm: np.ndarray, uW: np.ndarray, E: np.ndarray, cand: np.ndarray, th: np.ndarray
+) -> Any:
+    """Gain rows g_b·y_b <= Σ_{c ∈ (A_b ∩ cand) ∖ W} min(u(c), g_b)·x_c, g_b = th_b − u_b(W) > 0.
+
+    Validity: a member has u_b(T) >= th_b, and T ∩ W gives it at most u_b(W), so the projects
+    of T ∖ W in A_b give it at least g_b; capping each coefficient at g_b keeps that true (one
+    project worth >= g_b already suffices). Without them the LP relaxation takes T ⊆ W, which
+    gains no member anything, with fractional y_b = u_b(T)/th_b close to 1, and HiGHS spends
+    its time on cuts (Amsterdam 621: 30 s at the root) [F]."""
+    from scipy import sparse
+
+    g = th - uW[E]
+    out = ~Wm[cand]
+    sub = P.A[np.ix_(E, cand)] & out[None, :]
+    coef = np.minimum(P.u[cand][None, :], g[:, None]) * sub / g[:, None]
+    return sparse.hstack(
+        [sparse.csr_matrix(-coef), sparse.identity(E.size, format="csr")], format="csr"
+    )
+
+
 def _interval_milp(
     P: Profile,
     uW: np.ndarray,
@@ -86,9 +109,10 @@ def _interval_milp(
     v_hi: float,
     time_limit: float,
     cuts: list[np.ndarray] | None = None,
+    Wm: np.ndarray | None = None,
 ) -> tuple[str, np.ndarray | None]:
     """Solve the relaxation of one interval; ("feasible", x) | ("infeasible", None) |
-    ("timeout", None)."""
+    ("timeout", None). With ``Wm`` (the outcome) the gain rows of :func:`_gain_rows` are added."""
     from scipy import sparse
     from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -110,6 +134,8 @@ def _interval_milp(
     # coverage rows scaled by the class threshold: y_b <= Σ (u(c)/th_b) x_c
     sub = P.A[np.ix_(E, cand)].astype(np.float64) * P.u[cand][None, :] / th[:, None]
     cov = sparse.hstack([sparse.csr_matrix(-sub), sparse.identity(k)], format="csr")
+    if Wm is not None:
+        cov = sparse.vstack([cov, _gain_rows(P, Wm, uW, E, cand, th)], format="csr")
     size = np.concatenate([cs, -P.w[E] / P.n])
     bud = np.concatenate([cs, np.zeros(k)])
     one = np.concatenate([np.zeros(mx), np.ones(k)])
@@ -125,13 +151,33 @@ def _interval_milp(
             lo_l.append(-np.inf)
             hi_l.append(len(T) - 1.0)
     Amat = sparse.vstack([cov, sparse.csr_matrix(np.vstack(dense))], format="csr")
-    lo = np.concatenate([np.full(k, -np.inf), lo_l])
-    hi = np.concatenate([np.zeros(k), hi_l])
+    nc = cov.shape[0]
+    lo = np.concatenate([np.full(nc, -np.inf), lo_l])
+    hi = np.concatenate([np.zeros(nc), hi_l])
+    t0 = time.perf_counter()
+    obj = np.concatenate([cs, -P.w[E] / P.n])  # prefer heavy groups and cheap T [F]
+    cons = LinearConstraint(Amat, lo, hi)
+    box = Bounds(np.zeros(mx + k), np.ones(mx + k))
+    if Wm is not None:
+        # with the gain rows the LP relaxation alone often proves the interval infeasible,
+        # far faster than HiGHS' MIP presolve (Amsterdam 621: 11 s instead of 60 s) [F]
+        lp = milp(
+            obj,
+            constraints=cons,
+            integrality=np.zeros(mx + k),
+            bounds=box,
+            options={"time_limit": max(time_limit, 0.01)},
+        )
+        if lp.status == 2:
+            return "infeasible", None
+        time_limit -= time.perf_counter() - t0
+        if time_limit <= 0:
+            return "timeout", None
     res = milp(
-        np.concatenate([cs, -P.w[E] / P.n]),  # prefer heavy groups and cheap T [F]
-        constraints=LinearConstraint(Amat, lo, hi),
+        obj,
+        constraints=cons,
         integrality=np.ones(mx + k),
-        bounds=Bounds(np.zeros(mx + k), np.ones(mx + k)),
+        bounds=box,
         options={"time_limit": max(time_limit, 0.01), "mip_rel_gap": 1.0},
     )
     if res.x is not None:
@@ -162,7 +208,9 @@ def fjr_levels(P: Profile, Wm: np.ndarray, time_limit: float) -> Verdict:
         if left <= 0:
             open_.append((i, j))
             continue
-        status, x = _interval_milp(P, uW, lv[i] + d, lv[j], left, cuts.get(i) if i == j else None)
+        status, x = _interval_milp(
+            P, uW, lv[i] + d, lv[j], left, cuts.get(i) if i == j else None, Wm
+        )
         solves += 1
         if status == "infeasible":
             continue

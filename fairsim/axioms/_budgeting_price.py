@@ -15,6 +15,13 @@ the least total relaxation (in money) that would make it so, a certificate with 
 as a Farkas ray; the witness names the most relaxed rows [F]. A class's budget row counts
 with the class weight, so the relaxation is the same before and after ``compress()``. Money is scaled by n/B (so
 b >= 1) for conditioning.
+
+Large LPs (Amsterdam 621: 9,750 ballot classes, 111k payment variables, 150 s by simplex) first
+try HiGHS' first-order PDLP solver (highspy): its approximate point is repaired (payments >= 0,
+each pay row made exact by rescaling, best b for the resulting spendings) and accepted only if
+the repaired point's own total relaxation is within the same tolerance as the simplex verdict,
+so "priceable" always comes with a checked price system. Anything else falls back to simplex,
+which alone issues "not priceable" and its least-relaxation witness [F].
 """
 
 from __future__ import annotations
@@ -32,10 +39,13 @@ def _rel_tol(P: Profile) -> float:
     return 1e-7 * max(1.0, float(P.costs.sum()) * P.n / P.budget) ** 0.5
 
 
-def solve(P: Profile, Wm: np.ndarray) -> dict[str, Any]:
-    """Phase-1 LP; returns b, per-class payments (k, m), the total and per-row relaxations."""
+#: LPs with at least this many payment variables first try the PDLP certificate (fast path).
+PDLP_MIN_PAY = 20_000
+
+
+def _build(P: Profile, Wm: np.ndarray) -> dict[str, Any]:
+    """The phase-1 LP in sparse form (columns and rows as described in the module docstring)."""
     from scipy import sparse
-    from scipy.optimize import linprog
 
     k, m = P.A.shape
     scale = P.n / P.budget
@@ -57,13 +67,14 @@ def solve(P: Profile, Wm: np.ndarray) -> dict[str, Any]:
     isl = ism + Wi.size
     isd = isl + Oi.size
     nvar = isd + k
+    ar_k = np.arange(k)
     # budget rows: d_z - b - s_b <= 0
     r_b = sparse.csr_matrix(
         (
             np.concatenate([np.ones(k), -np.ones(k), -np.ones(k)]),
             (
-                np.concatenate([np.arange(k), np.arange(k), np.arange(k)]),
-                np.concatenate([isd + np.arange(k), np.full(k, ib), isb + np.arange(k)]),
+                np.concatenate([ar_k, ar_k, ar_k]),
+                np.concatenate([isd + ar_k, np.full(k, ib), isb + ar_k]),
             ),
         ),
         shape=(k, nvar),
@@ -72,41 +83,32 @@ def solve(P: Profile, Wm: np.ndarray) -> dict[str, Any]:
     r_d = sparse.csr_matrix(
         (
             np.concatenate([np.ones(npay), -np.ones(k)]),
-            (
-                np.concatenate([zz, np.arange(k)]),
-                np.concatenate([ip + np.arange(npay), isd + np.arange(k)]),
-            ),
+            (np.concatenate([zz, ar_k]), np.concatenate([ip + np.arange(npay), isd + ar_k])),
         ),
         shape=(k, nvar),
     )
     # leftover rows for c ∉ W: b·s_c − Σ_{z∈N_c} w_z d_z − s_l <= cost(c)
     s_c = (P.A[:, Oi] * w[:, None]).sum(axis=0)
+    ar_o = np.arange(Oi.size)
     head = sparse.csr_matrix(
         (
             np.concatenate([s_c, -np.ones(Oi.size)]),
-            (
-                np.concatenate([np.arange(Oi.size), np.arange(Oi.size)]),
-                np.concatenate([np.full(Oi.size, ib), isl + np.arange(Oi.size)]),
-            ),
+            (np.concatenate([ar_o, ar_o]), np.concatenate([np.full(Oi.size, ib), isl + ar_o])),
         ),
         shape=(Oi.size, nvar),
     )
     sup_t = sparse.csr_matrix(P.A[:, Oi].T.astype(np.float64))  # (|O|, k)
-    Z = sparse.csr_matrix((w, (np.arange(k), isd + np.arange(k))), shape=(k, nvar))
+    Z = sparse.csr_matrix((w, (ar_k, isd + ar_k)), shape=(k, nvar))
     r_l = (head - sup_t @ Z).tocsr()
-    A_ub = sparse.vstack([r_b, r_l]).tocsr()
-    b_ub = np.concatenate([np.zeros(k), cost[Oi]])
     # pay rows: Σ_z w_z p_z(c) + s+ − s− = cost(c)
-    wcol = {int(c): j for j, c in enumerate(Wi)}
-    jrow = np.array([wcol[int(c)] for c in cc], dtype=np.int64)
+    jrow = np.searchsorted(Wi, cc)
+    ar_w = np.arange(Wi.size)
     r_e = sparse.csr_matrix(
         (
             np.concatenate([w[zz], np.ones(Wi.size), -np.ones(Wi.size)]),
             (
-                np.concatenate([jrow, np.arange(Wi.size), np.arange(Wi.size)]),
-                np.concatenate(
-                    [ip + np.arange(npay), isp + np.arange(Wi.size), ism + np.arange(Wi.size)]
-                ),
+                np.concatenate([jrow, ar_w, ar_w]),
+                np.concatenate([ip + np.arange(npay), isp + ar_w, ism + ar_w]),
             ),
         ),
         shape=(Wi.size, nvar),
@@ -116,32 +118,163 @@ def solve(P: Profile, Wm: np.ndarray) -> dict[str, Any]:
     obj[isb:isp] = w  # a budget row relaxes every member of the class
     lb = np.zeros(nvar)
     lb[ib] = 1.0
+    return {
+        "obj": obj,
+        "A_ub": sparse.vstack([r_b, r_l]).tocsr(),
+        "b_ub": np.concatenate([np.zeros(k), cost[Oi]]),
+        "A_eq": sparse.vstack([r_e, r_d]).tocsr(),
+        "b_eq": np.concatenate([cost[Wi], np.zeros(k)]),
+        "lb": lb,
+        "zz": zz,
+        "cc": cc,
+        "jrow": jrow,
+        "cols": (ib, ip, isb, isp, ism, isl, isd),
+        "W": Wi,
+        "O": Oi,
+        "scale": scale,
+        "cost": cost,
+        "s_c": s_c,
+    }
+
+
+def _pdlp_point(L: dict[str, Any]) -> np.ndarray | None:
+    """An approximate optimum of the LP by HiGHS' first-order PDLP solver (None if highspy is
+    missing or PDLP fails). Only a starting point: :func:`_certificate` repairs and re-checks it."""
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - highspy ships with cvxpy; simplex is the fallback
+        return None
+    from scipy import sparse
+
+    A = sparse.vstack([L["A_ub"], L["A_eq"]]).tocsc()
+    inf = highspy.kHighsInf
+    n_ub = L["A_ub"].shape[0]
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
+    lp.col_cost_ = L["obj"]
+    lp.col_lower_ = L["lb"]
+    lp.col_upper_ = np.full(A.shape[1], inf)
+    lp.row_lower_ = np.concatenate([np.full(n_ub, -inf), L["b_eq"]])
+    lp.row_upper_ = np.concatenate([L["b_ub"], L["b_eq"]])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr
+    lp.a_matrix_.index_ = A.indices
+    lp.a_matrix_.value_ = A.data
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("solver", "pdlp")
+    h.setOptionValue("time_limit", 60.0)
+    h.passModel(lp)
+    h.run()
+    x = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    return x if x.size == A.shape[1] and np.all(np.isfinite(x)) else None
+
+
+def _relaxation(P: Profile, L: dict[str, Any], b: float, pz: np.ndarray) -> dict[str, Any]:
+    """Total relaxation (scaled money) of the point (b, payments pz per (class, c) variable)
+    with each slack at its least value: the LP objective restricted to that point."""
+    k = P.A.shape[0]
+    w = P.w
+    d = np.bincount(L["zz"], weights=pz, minlength=k)
+    s_b = np.maximum(d - b, 0.0)
+    got = np.bincount(L["jrow"], weights=w[L["zz"]] * pz, minlength=L["W"].size)
+    s_pay = L["cost"][L["W"]] - got
+    Oi = L["O"]
+    spent_sup = P.A[:, Oi].T.astype(np.float64) @ (w * d)
+    s_left = np.maximum(b * L["s_c"] - spent_sup - L["cost"][Oi], 0.0)
+    total = float(s_b @ w + np.abs(s_pay).sum() + s_left.sum())
+    return {"total": total, "s_budget": s_b, "s_pay": s_pay, "s_left": s_left, "d": d}
+
+
+def _certificate(P: Profile, L: dict[str, Any], x: np.ndarray) -> tuple[float, np.ndarray, float]:
+    """Repair an approximate LP point into (b, payments, total relaxation): payments clipped to
+    >= 0 and rescaled per project so every pay row holds exactly, then the best b >= 1 for
+    those spendings (the relaxation is convex piecewise linear in b; its kinks are tried) [F]."""
+    ib, ip, isb = L["cols"][:3]
+    pz = np.maximum(x[ip:isb], 0.0)
+    w = P.w
+    got = np.bincount(L["jrow"], weights=w[L["zz"]] * pz, minlength=L["W"].size)
+    need = L["cost"][L["W"]]
+    fac = np.divide(need, got, out=np.ones_like(need), where=got > 0)
+    pz = pz * fac[L["jrow"]]
+    k = P.A.shape[0]
+    d = np.bincount(L["zz"], weights=pz, minlength=k)
+    Oi = L["O"]
+    spent_sup = P.A[:, Oi].T.astype(np.float64) @ (w * d)
+    s_c = L["s_c"]
+    kinks = [1.0, float(x[ib]), float(d.max(initial=1.0))]
+    pos = s_c > 0
+    kinks += list((spent_sup[pos] + L["cost"][Oi][pos]) / s_c[pos])
+    order = np.argsort(d)
+    ds, ws = d[order], w[order]
+    tail_w = np.concatenate([np.cumsum(ws[::-1])[::-1], [0.0]])
+    tail_wd = np.concatenate([np.cumsum((ws * ds)[::-1])[::-1], [0.0]])
+    best_b, best = 1.0, np.inf
+    for b in sorted({max(1.0, kb) for kb in kinks}):
+        i = int(np.searchsorted(ds, b, side="right"))
+        f = tail_wd[i] - b * tail_w[i]
+        f += float(np.maximum(b * s_c - spent_sup - L["cost"][Oi], 0.0).sum())
+        if f < best:
+            best_b, best = b, f
+    return best_b, pz, _relaxation(P, L, best_b, pz)["total"]
+
+
+def _result(P: Profile, L: dict[str, Any], b: float, pz: np.ndarray, total: float) -> dict:
+    k, m = P.A.shape
+    rel = _relaxation(P, L, b, pz)
+    pay = np.zeros((k, m))
+    pay[L["zz"], L["cc"]] = pz / L["scale"]
+    return {
+        "b": b / L["scale"],
+        "payments": pay,
+        "total": total,
+        "tol": _rel_tol(P),
+        "s_budget": rel["s_budget"],
+        "s_pay": rel["s_pay"],
+        "s_left": rel["s_left"],
+        "W": L["W"],
+        "O": L["O"],
+        "scale": L["scale"],
+    }
+
+
+def solve(P: Profile, Wm: np.ndarray, fast: bool | None = None) -> dict[str, Any]:
+    """Phase-1 LP; returns b, per-class payments (k, m), the total and per-row relaxations.
+
+    Large LPs (``fast``; default: at least :data:`PDLP_MIN_PAY` payment variables) first get an
+    approximate optimum from PDLP, repaired by :func:`_certificate`; if the repaired point's
+    total relaxation is within the tolerance it is a checked price system and W is priceable.
+    Otherwise (or without highspy) the exact simplex optimum decides, so a failure verdict and
+    its least-relaxation witness always come from the simplex LP [F]."""
+    from scipy.optimize import linprog
+
+    L = _build(P, Wm)
+    ib, ip, isb, isp, ism, isl, isd = L["cols"]
+    if fast is None:
+        fast = L["zz"].size >= PDLP_MIN_PAY
+    if fast:
+        x0 = _pdlp_point(L)
+        if x0 is not None:
+            b, pz, total = _certificate(P, L, x0)
+            if total <= _rel_tol(P):
+                return _result(P, L, b, pz, total)
+    nvar = L["obj"].size
     res = linprog(
-        obj,
-        A_ub=A_ub,
-        b_ub=b_ub,
-        A_eq=sparse.vstack([r_e, r_d]).tocsr(),
-        b_eq=np.concatenate([cost[Wi], np.zeros(k)]),
-        bounds=np.column_stack([lb, np.full(nvar, np.inf)]),
+        L["obj"],
+        A_ub=L["A_ub"],
+        b_ub=L["b_ub"],
+        A_eq=L["A_eq"],
+        b_eq=L["b_eq"],
+        bounds=np.column_stack([L["lb"], np.full(nvar, np.inf)]),
         method="highs",
     )
     if res.status != 0 or res.x is None:  # pragma: no cover - the relaxed LP is always feasible
         raise RuntimeError(f"priceability LP failed: {res.message}")
     x = np.asarray(res.x)
-    pay = np.zeros((k, m))
-    pay[zz, cc] = x[ip : ip + npay] / scale
-    return {
-        "b": float(x[ib]) / scale,
-        "payments": pay,
-        "total": float(res.fun),
-        "tol": _rel_tol(P),
-        "s_budget": x[isb:isp],
-        "s_pay": x[isp:ism] - x[ism:isl],
-        "s_left": x[isl:isd],
-        "W": Wi,
-        "O": Oi,
-        "scale": scale,
-    }
+    out = _result(P, L, float(x[ib]), x[ip:isb], float(res.fun))
+    # the LP's own slacks (they sum to the optimum)
+    out.update(s_budget=x[isb:isp], s_pay=x[isp:ism] - x[ism:isl], s_left=x[isl:isd])
+    return out
 
 
 def verdict(P: Profile, sol: dict[str, Any]) -> Verdict:

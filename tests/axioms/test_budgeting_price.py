@@ -199,3 +199,86 @@ def test_input_errors():
     empty = Election.from_sets([], [1.0], 1.0, project_ids=["a"])
     with pytest.raises(InputError, match="n must be > 0"):
         ab.priceable(empty, [])
+
+
+# --- the PDLP fast path (large LPs): a repaired first-order point, re-checked, or simplex ---
+
+
+def _fast_and_exact(e, Wnames):
+    from fairsim.axioms import _budgeting_price as pr
+    from fairsim.axioms._budgeting_common import outcome_mask, profile
+
+    P = profile(e, "cost")
+    Wm = outcome_mask(P, Wnames)
+    return P, pr.solve(P, Wm, fast=True), pr.solve(P, Wm, fast=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(instances)
+def test_fast_path_agrees_with_simplex_and_its_system_checks(inst):
+    sets, costs, budget, Wset = inst
+    e = _election(sets, costs, budget)
+    names = [chr(ord("a") + c) for c in Wset]
+    P, fast, exact = _fast_and_exact(e, names)
+    ok_fast = fast["total"] <= fast["tol"]
+    assert ok_fast == (exact["total"] <= exact["tol"])
+    if ok_fast:  # the certificate itself must pass the independent loop checker
+        pay = fast["payments"][P.row_class]
+        assert _plain_check(sets, [1] * len(sets), costs, budget, Wset, fast["b"], pay)
+    else:  # a failure always carries the simplex optimum (least total relaxation)
+        assert fast["total"] == pytest.approx(exact["total"], rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(instances)
+def test_relaxation_of_the_simplex_point_is_the_lp_optimum(inst):
+    # the fast path scores a point by _relaxation (each slack at its least value); at the
+    # simplex optimum that score must equal the optimum HiGHS reports
+    from fairsim.axioms import _budgeting_price as pr
+    from fairsim.axioms._budgeting_common import outcome_mask, profile
+
+    sets, costs, budget, Wset = inst
+    e = _election(sets, costs, budget)
+    P = profile(e, "cost")
+    Wm = outcome_mask(P, [chr(ord("a") + c) for c in Wset])
+    sol = pr.solve(P, Wm, fast=False)
+    L = pr._build(P, Wm)
+    pz = sol["payments"][L["zz"], L["cc"]] * L["scale"]
+    rel = pr._relaxation(P, L, sol["b"] * L["scale"], pz)
+    assert rel["total"] == pytest.approx(sol["total"], rel=1e-6, abs=1e-7)
+
+
+@pytest.mark.parametrize("path", VENDORED, ids=os.path.basename)
+def test_fast_path_on_vendored_files(path):
+    # MES outcomes: the fast path must find a certificate that the independent checker accepts
+    from fairsim.io import pabulib
+
+    e = pabulib.read(path).compress()
+    if e.vote_type != "approval":
+        pytest.skip("approval files only")
+    out = mb.method_of_equal_shares(e, "cost")
+    P, fast, _ = _fast_and_exact(e, out)
+    assert fast["total"] <= fast["tol"]
+    pay = fast["payments"][P.row_class]
+    assert ab.is_price_system(e, out, fast["b"], pay, tol=1e-6 * e.budget / e.n_voters).holds
+
+
+AMSTERDAM_621 = "/work/shared/data/pabulib/Netherlands_Amsterdam_621.pb"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists(AMSTERDAM_621), reason="shared Pabulib data absent")
+def test_amsterdam_621_priceability_in_seconds():
+    # 60 projects, 10,081 voters, 111k payment variables: formerly 150-160 s (simplex only)
+    import time
+
+    from fairsim.io import pabulib
+
+    e = pabulib.read(AMSTERDAM_621).compress()
+    for W in (mb.method_of_equal_shares(e, "cost"), mb.greedy(e, "cost")):
+        t = time.perf_counter()
+        assert ab.priceable(e, W).holds
+        assert time.perf_counter() - t < 30
+        ps = ab.price_system(e, W)
+        tol = 1e-6 * e.budget / e.n_voters
+        assert ab.is_price_system(e, W, ps["b"], ps["payments"], tol=tol).holds
