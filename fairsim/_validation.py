@@ -106,6 +106,16 @@ def check_generator(rng: Any, name: str = "rng") -> np.random.Generator:
     return rng
 
 
+def as_rng(rng: Any, name: str = "rng") -> np.random.Generator:
+    """A ``numpy.random.Generator`` from a Generator, a seed, a ``SeedSequence`` or None."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    try:
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a numpy Generator, a seed or None; got {rng!r}") from None
+
+
 def check_int(value: Any, name: str, lo: int, hi: int) -> int:
     """An integer in [lo, hi] (bool rejected)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -122,6 +132,7 @@ def check_choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
 
 
 __all__ = [
+    "as_rng",
     "as_profiles",
     "check_choice",
     "check_generator",

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from fairsim._validation import as_rng
 from fairsim.errors import InputError
 from fairsim.mechanisms._federated_base import (
     FederatedMechanism,
@@ -56,15 +57,6 @@ def _choice(name: str, value: Any, options: tuple[str, ...]) -> str:
     if value not in options:
         raise InputError(f"{name} must be one of {options}; got {value!r}")
     return str(value)
-
-
-def _rng(rng: Any) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    try:
-        return np.random.default_rng(rng)
-    except (TypeError, ValueError):
-        raise InputError(f"rng must be a numpy Generator, a seed or None; got {rng!r}") from None
 
 
 def _sizes(sizes: Any, n: int) -> np.ndarray:
@@ -133,7 +125,7 @@ def gtg_shapley(
         _int("conv_window", conv_window, 1),
         _real("conv_tol", conv_tol, 0.0, np.inf),
         _int("max_perms", max_perms, 1),
-        _rng(rng),
+        as_rng(rng),
         None if max_evaluations is None else _int("max_evaluations", max_evaluations, 2),
     )
 
@@ -258,7 +250,7 @@ def fae(
         d,
         _real("select_frac", select_frac, 0.0, 1.0, lo_open=True),
         _choice("dv_method", dv_method, ("cos_grad", "loo", "mr", "random", "reverse")),
-        _rng(rng),
+        as_rng(rng),
         None if total_rounds is None else _int("total_rounds", total_rounds, 1),
     )
 

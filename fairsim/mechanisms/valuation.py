@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from fairsim._validation import as_rng
 from fairsim.errors import InputError
 from fairsim.mechanisms import _valuation_exact as X
 from fairsim.mechanisms import _valuation_sampling as SM
@@ -51,15 +52,6 @@ def _check_game(game: Any, max_players: int | None = None) -> int:
     if max_players is not None and n > max_players:
         raise InputError(f"exact computation needs n_players <= {max_players}; got {n}")
     return int(n)
-
-
-def _rng(rng: Any) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    try:
-        return np.random.default_rng(rng)
-    except (TypeError, ValueError):
-        raise InputError(f"rng must be a numpy Generator, a seed or None; got {rng!r}") from None
 
 
 def _budget(budget: Any, stop: Any, n: int) -> tuple[int | None, StoppingRule | None]:
@@ -100,7 +92,7 @@ def _run(method: str, game: Any, budget: Any, stop: Any, rng: Any, batch_size: i
     n = _check_game(game)
     b, st = _budget(budget, stop, n)
     drv = SM.Driver(game, b, st, _batch(batch_size))
-    g = _rng(rng)
+    g = as_rng(rng)
     if method in ("permutation", "antithetic"):
         phi, se, c, info = SM.permutation(drv, g, antithetic=method == "antithetic")
     elif method == "tmc":
@@ -405,7 +397,7 @@ def least_core(
     if method == "montecarlo":
         if not isinstance(n_constraints, (int, np.integer)) or n_constraints < 1:
             raise InputError(f"n_constraints must be an int >= 1; got {n_constraints!r}")
-        S = _rng(rng).random((int(n_constraints), n)) < 0.5
+        S = as_rng(rng).random((int(n_constraints), n)) < 0.5
         keep = S.any(axis=1) & ~S.all(axis=1)
         coal = S[keep]
     lp = X.least_core_lp(game, coal)

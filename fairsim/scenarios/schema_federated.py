@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from fairsim import registry
+from fairsim.agents.federated import KINDS as CLIENT_KINDS
 from fairsim.scenarios.schema import (
     BehaviourSpec,
     ClaimSpec,
@@ -44,15 +45,7 @@ from fairsim.scenarios.schema import (
 
 DOMAIN = "federated"
 #: Client kinds of :func:`fairsim.sim.federated.simulate` (spec §3).
-CLIENT_TYPES = (
-    "honest",
-    "noisy",
-    "free_rider",
-    "sign_flip",
-    "scaled",
-    "label_flip",
-    "sign_randomize",
-)
+CLIENT_TYPES = CLIENT_KINDS
 #: Modules registering ``federated.*`` entries (imported before a lookup, so a scenario validates
 #: whether or not the registry's provider list names them yet) [F].
 _PROVIDERS = (
