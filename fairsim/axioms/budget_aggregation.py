@@ -86,36 +86,12 @@ def proportionality(reports: Any, outcome: Any, tol: float = 1e-7) -> Verdict:
 
 def _pareto_lp(P: np.ndarray, D: np.ndarray) -> tuple[float, np.ndarray]:
     """(max total improvement, an improving allocation) with nobody worse than ``D``."""
-    from scipy import sparse
-    from scipy.optimize import linprog
+    from fairsim.allocation._l1_simplex import l1_simplex_lp
 
-    n, m = P.shape
-    nd = n * m
-    c = np.concatenate([np.zeros(m), np.ones(nd)])
-    rows = np.arange(nd)
-    sel = sparse.csr_matrix((np.ones(nd), (rows, np.tile(np.arange(m), n))), shape=(nd, m))
-    eye = sparse.identity(nd, format="csr")
-    per_voter = sparse.csr_matrix((np.ones(nd), (np.repeat(np.arange(n), m), m + rows)))
-    per_voter.resize((n, m + nd))
-    A_ub = sparse.vstack(
-        [sparse.hstack([sel, -eye]), sparse.hstack([-sel, -eye]), per_voter]
-    ).tocsr()
-    p = P.reshape(-1)
-    b_ub = np.concatenate([p, -p, D + 1e-12])
-    A_eq = sparse.csr_matrix(np.concatenate([np.ones(m), np.zeros(nd)])[None, :])
-    res = linprog(
-        c,
-        A_ub=A_ub,
-        b_ub=b_ub,
-        A_eq=A_eq,
-        b_eq=[1.0],
-        bounds=[(0.0, 1.0)] * m + [(0.0, None)] * nd,
-        method="highs",
-    )
-    if res.status != 0:  # the current outcome is feasible, so this is a solver failure
-        raise InputError(f"Pareto LP failed: {res.message}")
-    b = np.clip(res.x[:m], 0.0, None)
-    return float(D.sum() - res.fun), b / b.sum()
+    status, message, b, fun = l1_simplex_lp(P, caps=D + 1e-12)
+    if status != 0:  # the current outcome is feasible, so this is a solver failure
+        raise InputError(f"Pareto LP failed: {message}")
+    return float(D.sum() - fun), b
 
 
 @register("budget_aggregation.pareto", "axiom", signature="profile")

@@ -53,34 +53,13 @@ def _median_kernel(R: np.ndarray) -> np.ndarray:
 
 
 def _l1_lp_kernel(R: np.ndarray) -> np.ndarray:
-    """min Σ_ij d_ij s.t. d_ij >= ±(a_j - p_ij), Σ_j a_j = 1, a >= 0 (variables a, then d)."""
-    from scipy import sparse
-    from scipy.optimize import linprog
+    """min Σ_ij d_ij s.t. d_ij >= ±(a_j - p_ij), Σ_j a_j = 1, a >= 0 (the shared ℓ1 LP)."""
+    from fairsim.allocation._l1_simplex import l1_simplex_lp
 
-    n, m = R.shape
-    nd = n * m
-    c = np.concatenate([np.zeros(m), np.ones(nd)])
-    rows = np.arange(nd)
-    cols_a = np.tile(np.arange(m), n)
-    eye = sparse.identity(nd, format="csr")
-    sel = sparse.csr_matrix((np.ones(nd), (rows, cols_a)), shape=(nd, m))
-    A_ub = sparse.vstack([sparse.hstack([sel, -eye]), sparse.hstack([-sel, -eye])]).tocsr()
-    p = R.reshape(-1)
-    b_ub = np.concatenate([p, -p])
-    A_eq = sparse.csr_matrix(np.concatenate([np.ones(m), np.zeros(nd)])[None, :])
-    res = linprog(
-        c,
-        A_ub=A_ub,
-        b_ub=b_ub,
-        A_eq=A_eq,
-        b_eq=[1.0],
-        bounds=[(0.0, 1.0)] * m + [(0.0, None)] * nd,
-        method="highs",
-    )
-    if res.status != 0:  # pragma: no cover - the LP is always feasible and bounded
-        raise InputError(f"utilitarian LP failed: {res.message}")
-    a = np.clip(res.x[:m], 0.0, None)
-    return a / a.sum()
+    status, message, a, _ = l1_simplex_lp(R)
+    if status != 0:  # pragma: no cover - the LP is always feasible and bounded
+        raise InputError(f"utilitarian LP failed: {message}")
+    return a
 
 
 @register(
