@@ -120,13 +120,13 @@ def truncate_behaviour(ballots: np.ndarray, utilities: np.ndarray, k: int = 1) -
     return truncate(ballots, utilities, int(k))
 
 
-def _dense(e: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``(A, w)``: dense bool ballots and row multiplicities of election ``e``."""
+def election_ballots(e: Any, weight_dtype: Any = np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """``(A, w)``: dense bool ballots (rows, m) and row multiplicities (rows,) of election ``e``."""
     A = np.asarray(e.approvals.toarray(), dtype=np.bool_)
     w = (
-        np.ones(A.shape[0], dtype=np.float64)
+        np.ones(A.shape[0], dtype=weight_dtype)
         if e.multiplicities is None
-        else np.asarray(e.multiplicities, dtype=np.float64)
+        else np.asarray(e.multiplicities, dtype=weight_dtype)
     )
     return A, w
 
@@ -139,7 +139,7 @@ def _mask(e: Any, W: Any) -> np.ndarray:
 def voter_utilities(e: Any, W: Any, utility: str = "cost") -> tuple[np.ndarray, np.ndarray]:
     """``(u, w)``: each ballot row's utility for ``W`` (cost of its funded approved projects, or
     their number) and the row multiplicities."""
-    A, w = _dense(e)
+    A, w = election_ballots(e)
     x = _mask(e, W).astype(np.float64)
     if utility == "cost":
         x = x * np.asarray(e.costs, dtype=np.float64)
@@ -319,6 +319,7 @@ __all__ = [
     "coverage",
     "draw_ballots",
     "draw_costs",
+    "election_ballots",
     "election_sampler",
     "gini",
     "num_projects",

@@ -1,7 +1,7 @@
 """Helpers shared by the batch runner's domain plugins (:mod:`fairsim.sim.domains`) [F].
 
 ``error_text`` is the text of a row's ``error`` column; :func:`task_row` and :func:`mechanism_row` start a mechanism's
-result row and :func:`record_error` turns a half-scored row into an error row; :func:`pb_ballots` reads a Pabulib
+result row and :func:`record_error` turns a half-scored row into an error row; :func:`read_pb` reads a Pabulib
 ``.pb`` file (once per process and path) into approval ballots with multiplicities, and
 :func:`sample_ballots` draws a profile of ``n`` voters from them (or expands the multiplicities).
 """
@@ -84,17 +84,6 @@ def read_pb(path: str) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PabulibWarning)
         return read(path)
-
-
-def pb_ballots(election: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``(approvals (rows, m) bool, multiplicities (rows,) int64)`` of an election."""
-    A = np.asarray(election.approvals.toarray(), dtype=np.bool_)
-    w = (
-        np.ones(A.shape[0], dtype=np.int64)
-        if election.multiplicities is None
-        else np.asarray(election.multiplicities, dtype=np.int64)
-    )
-    return A, w
 
 
 def sample_ballots(

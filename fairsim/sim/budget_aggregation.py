@@ -33,13 +33,13 @@ import fairsim.axioms.budget_aggregation  # noqa: F401 - registers axioms and me
 import fairsim.mechanisms._aggregation_baselines  # noqa: F401 - registers the baselines
 import fairsim.mechanisms.budget_aggregation  # noqa: F401 - registers the moving phantoms
 from fairsim import registry
+from fairsim.agents.budgeting import election_ballots
 from fairsim.errors import InputError
 from fairsim.sim import schema as S
 from fairsim.sim import store
 from fairsim.sim._plugin_common import (
     error_text,
     mechanism_row,
-    pb_ballots,
     read_pb,
     record_error,
     resolve_path,
@@ -60,7 +60,7 @@ ROUNDS = pa.schema(store.ROUNDS_KEY)
 
 @lru_cache(maxsize=16)
 def _approvals(path: str) -> tuple[np.ndarray, np.ndarray]:
-    A, w = pb_ballots(read_pb(path))
+    A, w = election_ballots(read_pb(path), np.int64)
     keep = A.any(axis=1)
     return A[keep], w[keep]
 

@@ -49,7 +49,6 @@ from fairsim.sim import schema as S
 from fairsim.sim import store
 from fairsim.sim._plugin_common import (
     error_text,
-    pb_ballots,
     read_pb,
     resolve_path,
     sample_ballots,
@@ -97,7 +96,7 @@ def draw_instance(
     if spec.generator == "pabulib":
         path = resolve_path(spec.path, base_dir)
         e = read_pb(str(path))
-        A, w = pb_ballots(e)
+        A, w = agents.election_ballots(e, np.int64)
         A = sample_ballots(A, w, spec.n, rng)
         utilities = rng.uniform(size=A.shape)
         return e, A, utilities, f"pabulib:{path.stem}"
