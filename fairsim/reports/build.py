@@ -371,7 +371,12 @@ def build_report(
     claims_csv = write_claims_csv(s, html_path.parent / CLAIMS_NAME)
 
     from fairsim.reports import plots
-    from fairsim.reports.domains import domain_sections, facility_sections, report_kind
+    from fairsim.reports.domains import (
+        domain_sections,
+        facility_sections,
+        ratio_analyses,
+        report_kind,
+    )
 
     figs = plots.all_plots(s)
     kind = report_kind(data)
@@ -404,7 +409,7 @@ def build_report(
         "paired_sweeps": _paired_sweeps(s),
         "pareto": _pareto(s),
         "ratio_table": _table(s.ratio_table),
-        "analyses_table": _analyses_table(s.analyses),
+        "analyses_table": _analyses_table(ratio_analyses(s.analyses)),
         "dynamics_table": _table(s.dynamics),
         "has_rounds": len(s.distance) > 0,
         "sweeps": _sweeps(s, figs["sweeps"]),

@@ -41,9 +41,18 @@ FEDERATED = "federated"
 PB_INSTANCE_AXIOMS = ("jr", "pjr", "ejr", "fjr")
 #: ``*_ratio`` metrics a kind's own sections show (not approximation ratios) [F].
 OWN_RATIO_METRICS: dict[str, frozenset[str]] = {DIVISION: frozenset({"mms_ratio"})}
-#: Kinds whose ``analyses.parquet`` rows are not approximation ratios and are shown by their own
-#: sections (PB: the compatibility searches) [F].
-OWN_ANALYSES: frozenset[str] = frozenset({PB})
+#: ``analyses.parquet`` row types that are not approximation ratios: a domain section shows them
+#: (PB compatibility searches), so the generic ratio section leaves them out [F].
+OWN_ANALYSIS_TYPES: frozenset[str] = frozenset({"compatibility_search"})
+
+
+def ratio_analyses(analyses: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``analyses`` that the approximation-ratio section shows."""
+    if len(analyses) == 0 or "type" not in analyses.columns:
+        return analyses
+    return analyses[~analyses["type"].isin(OWN_ANALYSIS_TYPES)]
+
+
 #: Most rows of the per-instance table (the CSV summary has everything) [F].
 MAX_INSTANCE_ROWS = 300
 MAX_TITLE_CHARS = 1500
@@ -105,8 +114,9 @@ def facility_sections(kind: str, summary: Summary) -> tuple[bool, bool]:
     if kind == FACILITY:
         return True, True
     own = OWN_RATIO_METRICS.get(kind, frozenset())
-    ratios = any(m not in own for m in summary.ratio_metrics) or (
-        len(summary.analyses) > 0 and kind not in OWN_ANALYSES
+    ratios = (
+        any(m not in own for m in summary.ratio_metrics)
+        or len(ratio_analyses(summary.analyses)) > 0
     )
     res = summary.data.results
     dyn = "rounds" in res.columns and bool(
