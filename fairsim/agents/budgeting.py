@@ -286,6 +286,8 @@ def random_election(
     x total cost, project ids ``p0..p{m-1}`` [F]."""
     from fairsim.io.pabulib import Election
 
+    if not (isinstance(budget_fraction, (int, float)) and 0 < budget_fraction <= 1):
+        raise InputError(f"budget_fraction must be in (0, 1]; got {budget_fraction!r}")
     costs = draw_costs(m, rng, cost_low, cost_high)
     A, _ = draw_ballots(generator, n, m, rng, p=p, radius=radius, dim=dim)
     return Election.from_sets(

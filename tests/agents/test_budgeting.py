@@ -77,3 +77,16 @@ def test_metrics_hand_worked() -> None:
     gini = sum(abs(a - b) for a in u for b in u) / (2 * len(u) * sum(u))
     assert B.gini(e, W) == pytest.approx(float(gini))
     assert B.gini(e, []) == 0.0
+
+
+def test_random_election_and_sampler_validate_their_inputs() -> None:
+    from fairsim.agents.budgeting import election_sampler, random_election
+    from fairsim.errors import InputError
+
+    rng = np.random.default_rng(0)
+    with pytest.raises(InputError, match="budget_fraction"):
+        random_election("euclidean", 3, 3, rng, budget_fraction=-1.0)
+    with pytest.raises(InputError, match="generator"):
+        election_sampler("nope", 3, 3)
+    e = election_sampler("impartial_culture", 5, 4, p=0.5)(rng)
+    assert len(e.project_ids) == 4 and float(e.budget) == pytest.approx(0.4 * float(sum(e.costs)))
