@@ -29,10 +29,7 @@ RULES = [("mes_cost", "cost"), ("mes_card", "cardinality"), ("greedy_cost", "cos
 
 
 def _verdict(v: object) -> str:
-    w = getattr(v, "witness", None) or {}
-    if w.get("inconclusive"):
-        return "inconclusive"
-    return "holds" if getattr(v, "holds", False) else "fails"
+    return str(getattr(v, "status", "holds" if getattr(v, "holds", False) else "fails"))
 
 
 def _work(tasks: mp.Queue, q: mp.Queue, fjr_limit: float, only: tuple[str, ...]) -> None:

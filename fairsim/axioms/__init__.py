@@ -25,12 +25,25 @@ class Verdict:
     slack:
         Signed distance of the outcome to the tightest (or the violated) constraint: ``>= -tol``
         when the axiom holds, negative when violated, ``+inf`` when the axiom is vacuous.
+    inconclusive:
+        True when an exact check stopped before deciding (a solver time limit, or a solver
+        answer that failed the exact re-check). ``holds`` is then False but is *not* a
+        violation: the witness says what was left open. Read :attr:`status` to tell the three
+        cases apart.
     """
 
     axiom: str
     holds: bool
     witness: dict[str, Any] | None = None
     slack: float = field(default=float("inf"))
+    inconclusive: bool = False
+
+    @property
+    def status(self) -> str:
+        """``"holds"``, ``"fails"`` (a violation, with its witness) or ``"inconclusive"``."""
+        if self.inconclusive:
+            return "inconclusive"
+        return "holds" if self.holds else "fails"
 
     def __bool__(self) -> bool:
         return bool(self.holds)

@@ -57,6 +57,18 @@ class Profile:
         return [self.ids[int(c)] for c in idx]
 
 
+def money_delta(P: Profile) -> float:
+    """Least strict gap between utilities: they are multiples of 1/q for the first q in
+    1, 10, ..., 10^6 that makes every positive utility integral (Pabulib costs are integers
+    or cents), so u(X) < u(T) iff u(X) <= u(T) − 1/q; else a money tolerance [F]."""
+    pos = P.u[P.u > 0]
+    for q in (1, 10, 100, 1000, 10**4, 10**5, 10**6):
+        s = pos * q
+        if np.all(np.abs(s - np.round(s)) <= 1e-9 * np.maximum(1.0, s)):
+            return 1.0 / q
+    return 1e-9 * max(1.0, P.budget)
+
+
 def _is_mask(x: Any, m: int) -> bool:
     return isinstance(x, np.ndarray) and x.dtype == bool and x.shape == (m,)
 

@@ -1,8 +1,9 @@
 """Ex-post PB axiom kernels: JR, PJR, EJR, EJR-1, FJR by enumeration over project sets (spec §7).
 
 Never loops over voter subsets: a depth-first search over project sets T in index order carries
-the ballot classes approving all of T and prunes as soon as they cannot afford T (supersets have
-fewer supporters and cost more). FJR (weak cohesiveness) prunes with an optimistic bound instead.
+the *live* ballot classes (they approve all of T and could still be under-represented at T or
+an extension of it, see :func:`_dfs_cohesive`) and prunes as soon as they cannot afford T
+(supersets have fewer live supporters and cost more). FJR (weak cohesiveness) prunes with an optimistic bound instead.
 ``_Limit`` is raised after ``limit`` visited sets so ``method="auto"`` can switch to the ILP.
 """
 
@@ -69,30 +70,65 @@ def jr(P: Profile, Wm: np.ndarray, variant: str) -> Verdict:
 
 
 def _dfs_cohesive(
-    P: Profile, visit: Callable[[list[int], np.ndarray, float, float], None], limit: int
-) -> int:
-    """Visit every T (index order) whose common supporters can afford it; return the count."""
-    cand = candidates(P)
-    count = 0
+    P: Profile,
+    Wm: np.ndarray,
+    visit: Callable[[list[int], np.ndarray, float, float], None],
+    limit: int,
+) -> float:
+    """Visit every T (index order) whose *live* common supporters can afford it.
 
-    def rec(start: int, T: list[int], supp: np.ndarray, cost: float, uT: float) -> None:
-        nonlocal count
+    A class b is live at T (added up to candidate position ``pos``) if it could still belong to
+    an EJR/PJR violation at T or at an extension T' ⊇ T by later candidates: it approves T
+    (T' ⊆ A_b), and u_b(W) < u(T) + u(A_b ∩ later candidates), an upper bound on u(T'). With
+    cost utility also u_b(W) < w(live)·B/n, since a violating group S ⊆ live has
+    u(T') = cost(T') <= w(S)·B/n. T and its subtree are pruned when the live classes cannot
+    afford T (w(live)·B < n·cost(T); extensions cost more and have fewer live classes). Every
+    violating group of EJR, EJR-1 and PJR at T is a subset of its live classes (its members
+    have u_b(W) < u(T)), so ``visit`` receives the live classes in place of supp(T) [D].
+
+    Returns a lower bound on the slack of the pruned sets: (n·cost(T) − B·w(live))/(n·B) at
+    each pruned T with live classes (their violating groups weigh at most w(live)).
+    """
+    cand = candidates(P)
+    uW = utility_of_w(P, Wm)
+    # suf[pos, b] = u(A_b ∩ cand[pos:])
+    U = P.A[:, cand] * P.u[cand]
+    suf = np.zeros((cand.size + 1, P.A.shape[0]))
+    if cand.size:
+        suf[:-1] = np.cumsum(U[:, ::-1], axis=1)[:, ::-1].T
+    scale = P.budget / P.n
+    count = 0
+    bound = float("inf")
+
+    def rec(start: int, T: list[int], live: np.ndarray, cost: float, uT: float) -> None:
+        nonlocal count, bound
         for pos in range(start, cand.size):
             c = int(cand[pos])
-            s2 = supp[P.A[supp, c]]
+            s2 = live[P.A[live, c]]
+            if s2.size == 0:
+                continue
             cost2 = cost + P.costs[c]
-            if s2.size == 0 or not P.big_enough(float(P.w[s2].sum()), cost2):
+            u2 = uT + P.u[c]
+            s2 = s2[uW[s2] < u2 + suf[pos + 1, s2] - P.utol]
+            if P.utility == "cost" and s2.size:
+                cap = float(P.w[s2].sum()) * scale
+                s2 = s2[uW[s2] < cap + P.utol + P.tol / P.n]
+            if s2.size == 0:
+                continue
+            wl = float(P.w[s2].sum())
+            if not P.big_enough(wl, cost2):
+                bound = min(bound, _slack(P, wl, cost2))
                 continue
             count += 1
             if count > limit:
                 raise _Limit
             T.append(c)
-            visit(T, s2, cost2, uT + P.u[c])
-            rec(pos + 1, T, s2, cost2, uT + P.u[c])
+            visit(T, s2, cost2, u2)
+            rec(pos + 1, T, s2, cost2, u2)
             T.pop()
 
     rec(0, [], np.arange(P.A.shape[0]), 0.0, 0.0)
-    return count
+    return bound
 
 
 def ejr_enum(P: Profile, Wm: np.ndarray, variant: str | None, limit: int, name: str) -> Verdict:
@@ -117,46 +153,40 @@ def ejr_enum(P: Profile, Wm: np.ndarray, variant: str | None, limit: int, name: 
             raise _Found(_witness(P, G, T, uT, wg, cost), s)
 
     try:
-        _dfs_cohesive(P, visit, limit)
+        best[0] = min(best[0], _dfs_cohesive(P, Wm, visit, limit))
     except _Found as f:
         return Verdict(name, False, f.witness, f.slack)
     return Verdict(name, True, None, best[0])
 
 
 def pjr_enum(P: Profile, Wm: np.ndarray, limit: int) -> Verdict:
-    """PJR: for each cohesive T, every X ⊆ W with u(X) < u(T) must not cover an affording group."""
-    best = [float("inf")]
-    visited = [0]
+    """PJR by cohesive-set search: at each T, the heaviest group of live supporters with
+    u_b(W) < u(T) whose union covers u(W ∩ ∪_S A_b) < u(T) (:func:`heaviest_cover`)."""
+    from fairsim.axioms._budgeting_pjr import Inconclusive, heaviest_cover
 
-    def visit(T: list[int], supp: np.ndarray, cost: float, uT: float) -> None:
-        Wp = np.flatnonzero(Wm & P.A[supp].any(axis=0))
-        if Wp.size > 20:
-            raise _Limit
-        visited[0] += 1 << Wp.size
-        if visited[0] > limit:
-            raise _Limit
-        X = np.arange(1 << Wp.size, dtype=np.int64)
-        bits = ((X[:, None] >> np.arange(Wp.size)) & 1).astype(bool)
-        uX = bits.astype(np.float64) @ P.u[Wp]
-        weight = np.zeros(X.size)
-        for b in supp:
-            need = int(np.sum(1 << np.flatnonzero(P.A[b, Wp])))
-            weight += P.w[b] * ((X & need) == need)
-        ok = (uX < uT - P.utol) & (weight > 0)
-        if not ok.any():
+    uW = utility_of_w(P, Wm)
+    best = [float("inf")]
+
+    def visit(T: list[int], live: np.ndarray, cost: float, uT: float) -> None:
+        E = live[uW[live] < uT - P.utol]
+        wE = float(P.w[E].sum())
+        if E.size == 0 or not P.big_enough(wE, cost):
+            best[0] = min(best[0], _slack(P, wE, cost))
             return
-        i = int(np.argmax(np.where(ok, weight, -1.0)))
-        s = _slack(P, float(weight[i]), cost)
+        wg, G = heaviest_cover(P, Wm, E, uT)
+        s = _slack(P, wg, cost)
         best[0] = min(best[0], s)
-        if P.big_enough(float(weight[i]), cost):
-            need_x = int(X[i])
-            G = [b for b in supp if (int(np.sum(1 << np.flatnonzero(P.A[b, Wp]))) & ~need_x) == 0]
-            raise _Found(_witness(P, G, T, uT, float(weight[i]), cost), s)
+        if P.big_enough(wg, cost):
+            raise _Found(_witness(P, G, T, uT, wg, cost), s)
 
     try:
-        _dfs_cohesive(P, visit, limit)
+        best[0] = min(best[0], _dfs_cohesive(P, Wm, visit, limit))
     except _Found as f:
         return Verdict("pjr", False, f.witness, f.slack)
+    except Inconclusive:
+        wit = {"voters": [], "projects": [], "beta": 0.0, "group_weight": 0.0, "required": 0.0}
+        wit["inconclusive"] = True
+        return Verdict("pjr", False, wit, 0.0)
     return Verdict("pjr", True, None, best[0])
 
 

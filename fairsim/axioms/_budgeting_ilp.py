@@ -13,13 +13,8 @@ from typing import Any
 import numpy as np
 
 from fairsim.axioms import Verdict
-from fairsim.axioms._budgeting_common import Profile
+from fairsim.axioms._budgeting_common import Profile, money_delta
 from fairsim.axioms._budgeting_expost import _slack, _witness, candidates, utility_of_w
-
-
-def _delta(P: Profile) -> float:
-    integral = np.all(np.abs(P.u - np.round(P.u)) == 0)
-    return 1.0 if integral else 1e-9 * max(1.0, P.budget)
 
 
 def _solve(
@@ -66,7 +61,7 @@ def _group_rows(P: Profile, nx: int, uW: np.ndarray) -> tuple[list[Any], float, 
     size.update({nx + b: -P.budget * P.w[b] for b in range(k)})
     rows.append((size, -np.inf, P.tol))
     rows.append(({nx + b: 1.0 for b in range(k)}, 1.0, np.inf))
-    return rows, float(P.u.sum()) + 1.0, _delta(P)
+    return rows, float(P.u.sum()) + 1.0, money_delta(P)
 
 
 def ejr_ilp(
@@ -88,21 +83,22 @@ def ejr_ilp(
         for cc in range(m):
             coefs[cc] = coefs.get(cc, 0.0) - P.u[cc]
         rows.append((coefs, -np.inf, -d))
-    else:
-        for b in range(k):
+    # EJR rows u_b(W) <= u(T) − δ for members; valid for PJR too, whose members have
+    # u_b(W) <= u(W ∩ ∪_S A_i) < u(T) (a strengthening there)
+    for b in range(k):
+        coefs = {c: -P.u[c] for c in range(m)}
+        coefs[m + b] = M
+        rows.append((coefs, -np.inf, M - d - uW[b]))
+        if variant is None or pjr:
+            continue
+        strict = 0.0 if variant == "strict" else d
+        for a in range(m):
+            if Wm[a] or P.u[a] <= 0:
+                continue
             coefs = {c: -P.u[c] for c in range(m)}
             coefs[m + b] = M
-            rows.append((coefs, -np.inf, M - d - uW[b]))
-            if variant is None:
-                continue
-            strict = 0.0 if variant == "strict" else d
-            for a in range(m):
-                if Wm[a] or P.u[a] <= 0:
-                    continue
-                coefs = {c: -P.u[c] for c in range(m)}
-                coefs[m + b] = M
-                coefs[a] = coefs[a] + M
-                rows.append((coefs, -np.inf, 2 * M - uW[b] - P.u[a] - strict))
+            coefs[a] = coefs[a] + M
+            rows.append((coefs, -np.inf, 2 * M - uW[b] - P.u[a] - strict))
     ub = np.ones(nvar)
     ub[np.setdiff1d(np.arange(m), candidates(P))] = 0.0
     x = _solve(np.zeros(nvar), rows, nvar, np.ones(nvar), np.zeros(nvar), ub)
@@ -116,8 +112,9 @@ def ejr_ilp(
     wg = float(P.w[S].sum())
     wit = _witness(P, S, T, uT, wg, cost)
     ok = set(S.tolist()) <= set(supp.tolist()) and P.big_enough(wg, cost)
-    if not pjr:
-        ok = ok and bool(np.all(uW[S] < uT - P.utol))
+    ok = ok and bool(np.all(uW[S] < uT - P.utol))
+    if pjr:
+        ok = ok and float(P.u[Wm & P.A[S].any(axis=0)].sum()) < uT - P.utol
     if not ok:
         wit["inconclusive"] = True
     return Verdict(name, False, wit, _slack(P, wg, cost))

@@ -20,6 +20,7 @@ arXiv 1911.11747 (priceability); Aziz et al. arXiv
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -50,7 +51,23 @@ from fairsim.registry import register
 FJR_AUTO_LIMIT = 500
 
 
+def _flag(v: Verdict) -> Verdict:
+    """Set ``inconclusive`` on a verdict whose witness says the solver left it open."""
+    if isinstance(v.witness, dict) and v.witness.get("inconclusive"):
+        return dataclasses.replace(v, holds=False, inconclusive=True)
+    return v
+
+
 def _run(
+    method: str,
+    enum: Callable[[int], Verdict],
+    ilp: Callable[[], Verdict],
+    bf: Callable[[], Verdict],
+) -> Verdict:
+    return _flag(_decide(method, enum, ilp, bf))
+
+
+def _decide(
     method: str,
     enum: Callable[[int], Verdict],
     ilp: Callable[[], Verdict],
@@ -66,8 +83,8 @@ def _run(
     except _ep._Limit:
         if method == "enumerate":
             raise InputError(
-                "method='enumerate' cannot finish this instance (a set X ⊆ W of more than 20 "
-                "projects); use method='ilp' or 'auto'"
+                "method='enumerate' cannot finish this instance (more than 2^62 project sets "
+                "to visit); use method='ilp' or 'auto'"
             ) from None
         return ilp()
 
@@ -114,13 +131,29 @@ def ejr_up_to_one(
 
 def pjr(e: Any, W: Any, utility: str = "cost", method: str = "auto") -> Verdict:
     """Proportional justified representation (§6.1): every T-cohesive S has
-    u(W ∩ ∪_S A_i) >= u(T). Enumeration tests X ⊆ W with u(X) < u(T) per cohesive T (§7)."""
+    u(W ∩ ∪_S A_i) >= u(T).
+
+    ``"enumerate"``: the cohesive-set search of §7 over T, keeping only supporters with
+    u_b(W) < u(T) (every PJR violator is one, as u_b(W) <= u(W ∩ ∪_S A_i)), and at each T the
+    heaviest group whose union covers less than u(T), over distinct signatures A_b ∩ W
+    (:mod:`fairsim.axioms._budgeting_pjr`). ``"ilp"``: one MILP in (T, S, X = W ∩ ∪_S A_i)
+    with the EJR rows as a strengthening. ``"auto"``: the search, and if it exceeds 10^6 sets,
+    EJR by MILP first (EJR ⇒ PJR: if EJR holds, so does PJR, with ``witness`` None and
+    ``slack`` +inf), else the PJR MILP. When PJR holds, ``slack`` is a lower bound on the margin
+    min_T (n·cost(T) − B·w(G_T))/(n·B) over the groups G_T that could violate at T.
+    """
     P = profile(e, utility)
     Wm = outcome_mask(P, W)
+
+    def ilp() -> Verdict:
+        if method == "auto" and _ilp().ejr_ilp(P, Wm, None, "ejr").holds:
+            return Verdict("pjr", True, None, float("inf"))
+        return _ilp().ejr_ilp(P, Wm, None, "pjr", pjr=True)
+
     return _run(
         method,
         lambda lim: _ep.pjr_enum(P, Wm, lim),
-        lambda: _ilp().ejr_ilp(P, Wm, None, "pjr", pjr=True),
+        ilp,
         lambda: brute(P, Wm, "pjr"),
     )
 
@@ -136,7 +169,7 @@ def fjr(
     per level interval (HiGHS), see :mod:`fairsim.axioms._budgeting_fjr` [D]; finishes on the
     ~50-project Warszawa district files. ``"auto"``: enumerate up to 500 sets, then the
     level MILPs. If ``time_limit`` (seconds, level MILPs only) runs out, the verdict has
-    ``holds=False`` with ``witness["inconclusive"] = True`` and the open β range; a witness
+    ``holds=False``, ``inconclusive=True`` (and ``witness["inconclusive"] = True``) and the open β range; a witness
     without that flag is an exactly re-checked violation. ``slack`` is +inf when FJR holds by
     the level MILPs (they bound no slack).
     """
@@ -155,7 +188,7 @@ def fjr(
         try:
             return _ep.fjr_enum(P, Wm, FJR_AUTO_LIMIT)
         except _ep._Limit:
-            return levels()
+            return _flag(levels())
     return _run(method, lambda lim: _ep.fjr_enum(P, Wm, lim), levels, lambda: brute(P, Wm, "fjr"))
 
 

@@ -350,7 +350,7 @@ class PBElectionModel(mesa.Model):
             }
             rr.update(self.year_stats)
             rr.update({S.METRIC_PREFIX + m: v for m, v in mets.items()})
-            rr.update({S.AXIOM_PREFIX + a: bool(v.holds) for a, v in verdicts.items()})
+            rr.update({S.AXIOM_PREFIX + a: _cell(v) for a, v in verdicts.items()})
             self.round_rows.append(rr)
         self.year += 1
         self.running = self.year < self.years
@@ -406,19 +406,29 @@ def run_one(
     return rows, round_rows
 
 
+def _cell(v: Any) -> bool | None:
+    """An axiom cell: the verdict, or None (null, left out of the report's shares) when the
+    check was inconclusive (:attr:`fairsim.axioms.Verdict.inconclusive`)."""
+    return None if getattr(v, "inconclusive", False) else bool(v.holds)
+
+
 def _aggregate(row: dict[str, Any], years: list[tuple[dict[str, float], dict[str, Any]]]) -> None:
     """Metric means, axiom conjunctions, minimum slacks and the first failing witness."""
     for m in years[0][0]:
         row[S.METRIC_PREFIX + m] = float(np.mean([mets[m] for mets, _ in years]))
     for a in years[0][1]:
-        holds = all(bool(v[a].holds) for _, v in years)
-        row[S.AXIOM_PREFIX + a] = holds
+        cells = [_cell(v[a]) for _, v in years]
+        # a violation in any year decides; else an open year leaves the cell open (null)
+        row[S.AXIOM_PREFIX + a] = False if False in cells else None if None in cells else True
         row[S.SLACK_PREFIX + a] = float(min(float(v[a].slack) for _, v in years))
         witness = None
-        for y, (_, v) in enumerate(years):
-            if not v[a].holds:
-                w = v[a].witness
-                witness = dict(w, year=y) if isinstance(w, dict) and len(years) > 1 else w
+        for want in (False, None):
+            for y, (_, v) in enumerate(years):
+                if _cell(v[a]) is want:
+                    w = v[a].witness
+                    witness = dict(w, year=y) if isinstance(w, dict) and len(years) > 1 else w
+                    break
+            if witness is not None:
                 break
         row[S.WITNESS_PREFIX + a] = witness_json(witness)
 
