@@ -1,15 +1,17 @@
-"""PB axiom checks on real Pabulib files (spec budgeting.md §6-§7): EJR, FJR, PJR, priceability.
+"""PB axiom checks on real Pabulib files (spec budgeting.md §6-§7): JR, EJR, EJR-1, PJR, FJR,
+priceability.
 
 For every approval file in the folder with at most ``--max-projects`` projects, run MES (cost
-utility), MES (cardinality utility) and greedy (cost utility), then time the exact checks of
-EJR, PJR, FJR (same utility as the rule) and priceability. (File, rule) tasks go to ``--jobs``
-worker processes, each task with a wall-clock limit ``--timeout`` (a worker that runs out is
-killed and replaced; the checks it had not finished count as "not reached"); FJR gets
-``--fjr-limit`` seconds inside (an unfinished FJR is reported as "inconclusive"). Results go to a JSON-lines file, one line per (file, rule), and a
-summary table is printed.
+utility), MES (cardinality utility), greedy (cost utility) and sequential Phragmén (checked with
+cardinality utility), then time the exact checks (same utility as the rule). (File, rule) tasks
+go to ``--jobs`` worker processes, each task with a wall-clock limit ``--timeout`` (a worker
+that runs out is killed and replaced; the checks it had not finished count as "not reached");
+FJR gets ``--fjr-limit`` seconds inside (an unfinished FJR is reported as "inconclusive").
+Results go to a JSON-lines file, one line per (file, rule), and a summary table is printed.
 
     .venv/bin/python benchmarks/pb_axioms.py [--folder DIR] [--min-projects 0] [--max-projects 100]
-        [--timeout 300] [--fjr-limit 120] [--jobs 1] [--out /tmp/pb_axioms.jsonl]
+        [--timeout 300] [--fjr-limit 120] [--jobs 1] [--checks ejr,pjr] [--rules mes_cost]
+        [--out /tmp/pb_axioms.jsonl]
     .venv/bin/python benchmarks/pb_axioms.py --summarize /tmp/pb_axioms.jsonl
 """
 
@@ -25,7 +27,13 @@ import time
 import warnings
 from typing import Any
 
-RULES = [("mes_cost", "cost"), ("mes_card", "cardinality"), ("greedy_cost", "cost")]
+RULES = [
+    ("mes_cost", "cost"),
+    ("mes_card", "cardinality"),
+    ("greedy_cost", "cost"),
+    ("phragmen", "cardinality"),
+]
+AXIOMS = ("jr", "ejr", "ejr1", "pjr", "fjr", "priceable")
 
 
 def _verdict(v: object) -> str:
@@ -46,12 +54,16 @@ def _work(tasks: mp.Queue, q: mp.Queue, fjr_limit: float, only: tuple[str, ...])
         e = pabulib.read(path).compress()
         if rule.startswith("mes"):
             W = mb.method_of_equal_shares(e, utility)
+        elif rule == "phragmen":
+            W = mb.sequential_phragmen(e)
         else:
             W = mb.greedy(e, utility)
-        checks = {  # the checks this benchmark is about first; PJR (slowest) last
+        checks = {
             "priceable": lambda: ab.priceable(e, W),
             "fjr": lambda: ab.fjr(e, W, utility, time_limit=fjr_limit),
             "ejr": lambda: ab.ejr(e, W, utility),
+            "ejr1": lambda: ab.ejr_up_to_one(e, W, utility),
+            "jr": lambda: ab.jr(e, W, utility),
             "pjr": lambda: ab.pjr(e, W, utility),
         }
         for name, f in checks.items():
@@ -91,8 +103,12 @@ def summarize(path: str) -> None:
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for rule, _ in RULES:
         rows = [r for r in recs if r["rule"] == rule]
-        for ax in ("ejr", "pjr", "fjr", "priceable"):
+        if not rows:
+            continue
+        for ax in AXIOMS:
             got = [r[ax] for r in rows if ax in r]
+            if not got and not any(r.get("timeout") for r in rows):
+                continue  # not asked for in this run
             ts = [r[ax + "_s"] for r in rows if ax in r]
             med = statistics.median(ts) if ts else float("nan")
             print(
@@ -124,7 +140,14 @@ def main() -> None:
     ap.add_argument("--fjr-limit", type=float, default=120.0)
     ap.add_argument("--out", default="/tmp/pb_axioms.jsonl")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes side by side")
-    ap.add_argument("--checks", default="priceable,fjr,ejr,pjr", help="comma-separated subset")
+    ap.add_argument(
+        "--checks", default="priceable,fjr,ejr,ejr1,jr,pjr", help="comma-separated subset"
+    )
+    ap.add_argument(
+        "--rules",
+        default=",".join(r for r, _ in RULES),
+        help="comma-separated subset of " + ", ".join(r for r, _ in RULES),
+    )
     ap.add_argument("--skip-done", metavar="JSONL", help="skip (file, rule) pairs in this file")
     args = ap.parse_args()
     if args.summarize:
@@ -152,7 +175,7 @@ def main() -> None:
         (path, m, n, rule, ut)
         for path, m, n in files
         for rule, ut in RULES
-        if (os.path.basename(path), rule) not in done
+        if rule in args.rules.split(",") and (os.path.basename(path), rule) not in done
     ]
     slots = [_Slot(ctx, args.fjr_limit, only) for _ in range(args.jobs)]
     with open(args.out, "w") as out:

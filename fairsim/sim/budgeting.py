@@ -172,9 +172,10 @@ class PBElectionModel(mesa.Model):
        behaviours assigned (``(1, y)``); with ``carry_over > 0`` fresh project ids get the prefix
        ``y<year>.`` and every project left unfunded last year is resubmitted with probability
        ``carry_over`` (uniforms of child ``(3, y)``, one per last year's project slot: paired
-       across mechanisms), replacing the fresh projects in slot order and keeping its id, cost,
-       approvals and utilities (voter i is the same citizen every year); the budget stays the
-       fresh draw's;
+       across mechanisms) into its own slot, replacing that slot's fresh project and keeping
+       its id, cost, approvals and utilities (voter i is the same citizen every year). On a
+       fixed ``.pb`` file the fresh slate is the file's again, so a resubmission replaces its
+       own fresh copy (never both side by side); the budget stays the fresh draw's;
     2. voters report (their behaviour; voters of a ``switched`` class then keep only their
        ``patience_k`` favourites), the rule selects (seed child ``(2, k, y)``), and metrics and
        axioms are scored on the TRUE ballots;
@@ -245,8 +246,8 @@ class PBElectionModel(mesa.Model):
                     size=1 + max(c[0] for c in self.carried)
                 )
                 keep = [c for c in self.carried if u[c[0]] < self.carry_over]
-                keep = [c for c in keep if c[3].shape[0] == A.shape[0]][: len(ids)]
-                for slot, (_, pid, cost, col, ucol) in enumerate(keep):
+                keep = [c for c in keep if c[3].shape[0] == A.shape[0] and c[0] < len(ids)]
+                for slot, pid, cost, col, ucol in keep:
                     ids[slot], costs[slot] = pid, cost
                     A[:, slot], U[:, slot] = col, ucol
             e = _election(ids, costs, e.budget, A)

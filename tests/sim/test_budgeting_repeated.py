@@ -92,14 +92,34 @@ def test_carry_over_accounting() -> None:
     assert all(p.startswith("y0.") for p in m.project_ids)
     assert [c[1] for c in m.carried] == unfunded
     m.step()
-    # carry_over = 1: every unfunded project is resubmitted, in slot order, with its cost
-    k = min(len(unfunded), len(m.project_ids))
-    assert m.project_ids[:k] == unfunded[:k]
-    for p, c in zip(m.project_ids[:k], m.project_costs[:k]):
-        assert c == costs0[p]
-    assert all(p.startswith("y1.") for p in m.project_ids[k:])
+    # carry_over = 1: every unfunded project is resubmitted into its own slot, with its cost
+    slots0 = {p: j for j, p in enumerate(costs0)}
+    for j, p in enumerate(m.project_ids):
+        if p in costs0:
+            assert p in unfunded and slots0[p] == j and m.project_costs[j] == costs0[p]
+        else:
+            assert p.startswith("y1.") and f"y0.{p[3:]}" not in unfunded
+    assert {p for p in m.project_ids if p.startswith("y0.")} == set(unfunded)
     # spending accounting: class spending sums to the cost of the funded, approved projects
     assert m.class_spent.sum() <= float(m.project_costs[m.funded].sum()) + 1e-9
+
+
+def test_resubmission_replaces_its_fresh_copy_on_a_fixed_file() -> None:
+    # the same .pb file every year: a resubmitted project takes its own fresh copy's slot, so
+    # no project appears twice (once under its old id, once under the new year's)
+    text = BASE.replace(
+        "instances: {generator: impartial_culture, n: 12, m: 6, p: 0.3, costs: {low: 1, high: 6}}",
+        "instances: {generator: pabulib, path: "
+        + str(ROOT / "tests/data/pabulib/US_Stanford_Dataset_Participatory_Budgeting_Project_PB2_2021_Ballot_vote_approvals.pb")
+        + "}",
+    )
+    m = _model(text)
+    for year in range(3):
+        m.step()
+        base = [p.split(".", 1)[1] for p in m.project_ids]
+        assert len(set(base)) == len(base), (year, m.project_ids)
+        if year:
+            assert any(not p.startswith(f"y{year}.") for p in m.project_ids)
 
 
 def test_no_carry_over_keeps_plain_ids() -> None:
