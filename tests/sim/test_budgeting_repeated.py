@@ -110,7 +110,10 @@ def test_resubmission_replaces_its_fresh_copy_on_a_fixed_file() -> None:
     text = BASE.replace(
         "instances: {generator: impartial_culture, n: 12, m: 6, p: 0.3, costs: {low: 1, high: 6}}",
         "instances: {generator: pabulib, path: "
-        + str(ROOT / "tests/data/pabulib/US_Stanford_Dataset_Participatory_Budgeting_Project_PB2_2021_Ballot_vote_approvals.pb")
+        + str(
+            ROOT
+            / "tests/data/pabulib/US_Stanford_Dataset_Participatory_Budgeting_Project_PB2_2021_Ballot_vote_approvals.pb"
+        )
         + "}",
     )
     m = _model(text)
