@@ -99,26 +99,25 @@ def profile(e: Any, utility: str = "cost") -> Profile:
     mult = getattr(e, "multiplicities", None)
     nrows = indptr.shape[0] - 1
     mult_arr = np.ones(nrows) if mult is None else np.asarray(mult, dtype=np.float64)
-    row_class = np.zeros(nrows, dtype=np.int64)
-    keys: dict[tuple[int, ...], int] = {}
-    rows: list[list[int]] = []
-    weights: list[float] = []
-    sets: list[tuple[int, ...]] = []
-    for r in range(nrows):
-        lo, hi = indptr[r], indptr[r + 1]
-        key = tuple(sorted(int(c) for c, d in zip(indices[lo:hi], data[lo:hi], strict=True) if d))
-        b = keys.get(key)
-        if b is None:
-            b = keys[key] = len(sets)
-            sets.append(key)
-            rows.append([])
-            weights.append(0.0)
-        rows[b].append(r)
-        row_class[r] = b
-        weights[b] += float(mult_arr[r])
-    A = np.zeros((len(sets), m), dtype=bool)
-    for b, key in enumerate(sets):
-        A[b, list(key)] = True
+    # classes = distinct approval rows, numbered by first occurrence (vectorised: rows packed
+    # to bytes, then np.unique on the byte strings)
+    rid = np.repeat(np.arange(nrows), np.diff(indptr))
+    D = np.zeros((nrows, m), dtype=bool)
+    D[rid[data], indices[data]] = True
+    packed = np.ascontiguousarray(np.packbits(D, axis=1))
+    keys = packed.view(np.dtype((np.void, max(packed.shape[1], 1)))).reshape(nrows)
+    if packed.shape[1] == 0:
+        keys = np.zeros(nrows, dtype=np.int8)
+    _, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # class order = first occurrence
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    row_class = rank[np.asarray(inv).reshape(-1)].astype(np.int64)
+    A = D[first[order]]
+    weights = np.bincount(row_class, weights=mult_arr, minlength=order.size)
+    by = np.argsort(row_class, kind="stable")
+    rows = [g.tolist() for g in np.split(by, np.cumsum(np.bincount(row_class))[:-1])]
+    rows = rows if order.size else []
     w = np.asarray(weights, dtype=np.float64)
     u = costs.copy() if utility == "cost" else np.ones(m)
     return Profile(
