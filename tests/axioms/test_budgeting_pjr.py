@@ -149,16 +149,23 @@ def test_pjr_on_real_district_file():
     assert ran >= 2
 
 
-def test_inconclusive_is_its_own_status():
-    # the FJR level MILPs with no time left: open levels, never a guessed verdict
-    sets, weights, costs, budget = [{0, 1}, {0, 2}, {3}], [2, 2, 1], [1, 1, 1, 1], 3
+def test_inconclusive_is_its_own_status(monkeypatch):
+    # a cover whose MILP answer fails the exact re-check leaves PJR open: status
+    # "inconclusive", holds False, never read as a violation
+    sets, weights, costs, budget = [{0, 1}, {0, 2}, {1, 2}], [2, 2, 2], [1, 1, 1], 3
     e = _election(sets, weights, costs, budget)
-    v = ab.fjr(e, _mask({3}, 4), "cardinality", method="ilp", time_limit=1e-12)
+    W = _mask(set(), 3)
+    assert ab.pjr(e, W, "cardinality", method="enumerate").status == "fails"
+
+    monkeypatch.setattr(_budgeting_pjr, "heaviest_cover", _cover_left_open)
+    v = ab.pjr(e, W, "cardinality", method="enumerate")
     assert v.inconclusive and v.status == "inconclusive" and not v.holds
-    assert v.witness["inconclusive"] and v.witness["open_levels"] >= 1
-    done = ab.fjr(e, _mask({3}, 4), "cardinality", method="ilp")
-    assert not done.inconclusive and done.status == "fails"  # {0,1} vs {0,2}: T = {0}
-    assert ab.fjr(e, _mask({0, 3}, 4), "cardinality").status == "holds"
+    assert v.witness["inconclusive"]
+    assert ab.pjr(e, _mask({0, 1, 2}, 3), "cardinality").status == "holds"
+
+
+def _cover_left_open(P, Wm, E, uT):
+    raise _budgeting_pjr.Inconclusive
 
 
 def test_simulator_leaves_inconclusive_cells_null():
