@@ -46,7 +46,8 @@ Columns of ``results.parquet`` (rows sorted by design_point, replication, mechan
                             when ``dynamics.record_rounds``
 ``converged``               bool
 ``metric.<name>``           float64 per metric (true locations, final outcome)
-``axiom.<name>``            bool per axiom (true locations, final outcome)
+``axiom.<name>``            bool per axiom (true locations, final outcome); null when an exact check
+                            was inconclusive (a solver limit; its witness says what was left open)
 ``slack.<name>``            float64 per axiom
 ``witness.<name>``          str (JSON) per axiom, null when it holds
 ``error``                   str, null unless the run raised: ``"<ExceptionType>: <message>"``
