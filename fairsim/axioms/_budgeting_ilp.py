@@ -154,3 +154,39 @@ def gfs_ilp(P: Profile, p: np.ndarray) -> tuple[float, np.ndarray]:
     if x is None:
         return -np.inf, np.array([], dtype=np.int64)
     return float(-(obj @ x)), np.flatnonzero(x[m:t] > 0.5)
+
+
+def gfs_closure(P: Profile, p: np.ndarray) -> tuple[float, np.ndarray]:
+    """Upper bound on the GFS gap by one LP: max over U of share(S_U) − Σ_U p_c cost(c).
+
+    gap(S) = min(share(S), cost(U_S)) − Σ_{U_S} p_c cost(c) <= share(S) − Σ_{U_S} p_c cost(c),
+    and for a fixed U the heaviest group inside it is S_U = {b : A_b ⊆ U}. So the maximum
+    weight closure max Σ_b (B/n)·w_b·y_b − Σ_c p_c cost(c)·z_c with y_b <= z_c (c ∈ A_b),
+    0 <= y, z <= 1, bounds every gap from above. Its rows have one +1 and one −1 each (a
+    network matrix, totally unimodular), so the LP optimum is the integral closure optimum and
+    no branching is needed [D]. Returns (bound, classes of an optimal S_U).
+    """
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    nonempty = np.flatnonzero(P.A.any(axis=1))
+    k, m = nonempty.size, P.A.shape[1]
+    if k == 0:
+        return -np.inf, np.array([], dtype=np.int64)
+    bs, cs = np.nonzero(P.A[nonempty])
+    r = np.arange(bs.size)
+    rows = sparse.csr_matrix(
+        (
+            np.concatenate([np.ones(bs.size), -np.ones(bs.size)]),
+            (np.concatenate([r, r]), np.concatenate([bs, k + cs])),
+        ),
+        shape=(bs.size, k + m),
+    )
+    share = P.budget / P.n
+    c = np.concatenate([-share * P.w[nonempty], p * P.costs])
+    res = linprog(c, A_ub=rows, b_ub=np.zeros(bs.size), bounds=(0.0, 1.0), method="highs")
+    if res.status != 0 or res.x is None:
+        return np.inf, np.array([], dtype=np.int64)  # no bound: the caller runs the MILP
+    U = np.asarray(res.x[k:]) > 0.5
+    G = nonempty[~(P.A[nonempty] & ~U[None, :]).any(axis=1)]
+    return float(-res.fun), G
