@@ -460,7 +460,7 @@ def run_analyses(scenario: Any, root_seed: int) -> list[dict[str, Any]]:
     (spec ``budgeting.md`` §7; :func:`fairsim.axioms.budgeting.find_incompatibility`). Seeds:
     ``SeedSequence(root_seed, spawn_key=(ANALYSIS_KEY, analysis, n))``. Columns:
     ``mechanism`` = the combination, ``objective`` = generator and m, ``method`` = how the
-    smallest witness was decided (``lp`` or ``milp``; ``-`` without one), ``ratio`` = share of
+    smallest witness was decided (``lp``, ``lp_fixed_t`` or ``bb1_pieces``; ``-`` without one), ``ratio`` = share of
     trials found incompatible, ``expected`` = ``expected_share``, ``profiles_checked`` = trials,
     ``worst_profile`` = :func:`encode_instance` of the smallest witness; errors go to ``error``.
     """
