@@ -49,6 +49,10 @@ from fairsim.registry import register
 
 #: sets the FJR enumeration may visit under ``method="auto"`` before the level MILPs take over.
 FJR_AUTO_LIMIT = 500
+#: above this many (ballot class, project) cells ``method="auto"`` skips the FJR enumeration
+#: (Warszawa 2026: 51,202 classes × 83 projects, 23-26 s of scans before the level MILPs,
+#: which start with their own quick violation search) [F].
+FJR_ENUM_CELLS = 200_000
 
 
 def _flag(v: Verdict) -> Verdict:
@@ -168,7 +172,7 @@ def fjr(
     ``"ilp"``: exact branch and bound over threshold levels β = u_b(W) + δ, one big-M-free MILP
     per level interval (HiGHS), see :mod:`fairsim.axioms._budgeting_fjr` [D]; finishes on the
     ~50-project Warszawa district files. ``"auto"``: enumerate up to 500 sets, then the
-    level MILPs. If ``time_limit`` (seconds, level MILPs only) runs out, the verdict has
+    level MILPs (straight to the level MILPs above 200,000 class × project cells). If ``time_limit`` (seconds, level MILPs only) runs out, the verdict has
     ``holds=False``, ``inconclusive=True`` (and ``witness["inconclusive"] = True``) and the open β range; a witness
     without that flag is an exactly re-checked violation. ``slack`` is +inf when FJR holds by
     the level MILPs (they bound no slack).
@@ -185,6 +189,8 @@ def fjr(
         return fjr_levels(P, Wm, float(time_limit))
 
     if method == "auto":
+        if P.A.size > FJR_ENUM_CELLS:  # the pruned-but-uncounted scans alone take seconds
+            return _flag(levels())
         try:
             return _ep.fjr_enum(P, Wm, FJR_AUTO_LIMIT)
         except _ep._Limit:
