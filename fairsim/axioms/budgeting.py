@@ -270,6 +270,13 @@ def priceable(e: Any, W: Any) -> Verdict:
     most relaxed row: ``"constraint"`` in {budget, pay, leftover}, its ``"projects"`` and
     ``"voters"``, ``"required"`` = its relaxation, ``"beta"`` = the LP's b [F]. ``slack`` is
     −relaxation/B (0 when priceable) [F]. :func:`price_system` returns the price system itself.
+
+    Large instances: an exact one-row screen and a row-generation LP over merged classes come
+    first; "not priceable" is then certified by LP duality in exact fractions
+    (``witness["certificate"]``: multipliers ``"pi"``, ``"lambda"`` and the ``"lower_bound"``
+    they prove). When the reduced LP stops at its time budget, ``"relaxation_exact"`` is False
+    and ``"relaxation"`` is that certified lower bound (``"relaxation_upper"``: the relaxation of
+    an actual point); the verdict itself is exact either way.
     """
     from fairsim.axioms import _budgeting_price as _pr
 
