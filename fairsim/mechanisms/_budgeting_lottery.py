@@ -8,6 +8,7 @@ Tie orders and the fill step are fairsim's choices [F], documented per function.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -19,6 +20,9 @@ from fairsim.mechanisms._budgeting_common import Outcome, check_election, check_
 from fairsim.registry import register
 
 Number = Any  # float or Fraction
+
+#: with method="auto", rounds with at most this many projects (and <= max_projects) enumerate
+AUTO_ENUMERATE = 12
 
 
 def _classes(e: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -52,21 +56,59 @@ def _subset_sums(vals: np.ndarray) -> np.ndarray:
     "budgeting.greedy_cohesive",
     "mechanism",
     claims=("fjr",),
-    params={"utility": ("cost", "cardinality"), "max_projects": 20},
+    params={
+        "utility": ("cost", "cardinality"),
+        "max_projects": 20,
+        "method": ("auto", "enumerate", "bnb", "milp"),
+        "time_limit": 600.0,
+    },
 )
-def greedy_cohesive(e: Any, utility: str = "cost", *, max_projects: int = 20) -> Outcome:
+def greedy_cohesive(
+    e: Any,
+    utility: str = "cost",
+    *,
+    max_projects: int = 20,
+    method: str = "auto",
+    time_limit: float = 600.0,
+) -> Outcome:
     """Greedy Cohesive Rule (spec §4.6; Peters, Pierczyński, Skowron, arXiv 2008.13276).
 
     Each round picks, over nonempty T ⊆ C′ (projects approved by an active class) with
     cost(T) <= B, the largest β*(T) such that the active voters with u_i(T) >= β* weigh at least
     n·cost(T)/B; ties by min cost, max group weight [R], min |T|, smallest sorted id tuple [F].
     T \\ W is appended in id order and the group is deactivated. The outcome is feasible and FJR
-    for ``utility``. Exponential in |C′|: raises InputError when |C′| > ``max_projects``.
+    for ``utility``.
+
+    ``method`` [F] (:mod:`fairsim.mechanisms._budgeting_gcr`):
+
+    * ``"enumerate"``: all 2^|C′| sets per round (numpy, chunked); InputError when
+      |C′| > ``max_projects``.
+    * ``"bnb"``: a branch and bound over T (numba) with a group-can-still-pay bound after exact
+      reductions; falls back to ``"milp"`` in a round where more than 63 projects survive them.
+    * ``"milp"``: HiGHS MILPs (bisection on the β threshold, then min cost, max w(S), min |T|,
+      every tied T by no-good cuts); slower on dense instances.
+    * ``"auto"``: ``"enumerate"`` when |C′| <= min(``max_projects``, 12), else ``"bnb"``
+      (the enumeration of a 20-project round takes tens of seconds, the branch and bound
+      milliseconds; the outcome is the same).
+
+    ``"bnb"`` and ``"milp"`` return the enumeration's outcome, tie lists included: every set
+    they propose is re-evaluated with the enumeration's own arithmetic and tie chain. They
+    equal it whenever distinct values of β, cost and group weight differ by more than the
+    rule's tolerances (always for integral costs, as in Pabulib files).
+
+    GCR is NP-hard: on some district files (e.g. Warszawa 2018 Wawer, 55 projects) the branch
+    and bound does not finish in minutes. ``time_limit`` (seconds, for the ``"bnb"``/``"milp"``
+    rounds together) bounds the wait: past it an InputError names the round and the size.
     """
     check_election(e)
     utility = check_utility(utility)
+    if not (isinstance(time_limit, (int, float)) and time_limit > 0):
+        raise InputError(f"time_limit must be a number of seconds > 0; got {time_limit!r}")
+    deadline = time.perf_counter() + float(time_limit)
     if not isinstance(max_projects, (int, np.integer)) or max_projects < 1:
         raise InputError(f"max_projects must be an integer >= 1; got {max_projects!r}")
+    if method not in ("auto", "enumerate", "bnb", "milp"):
+        raise InputError(f"method must be 'auto', 'enumerate', 'bnb' or 'milp'; got {method!r}")
     A, w = _classes(e)
     ids = list(e.project_ids)
     costs = np.asarray(e.costs, dtype=np.float64)
@@ -74,6 +116,10 @@ def greedy_cohesive(e: Any, utility: str = "cost", *, max_projects: int = 20) ->
     u_all = costs if utility == "cost" else np.ones(costs.size)
     tol = 1e-9 * max(1.0, B) * max(1.0, n)
     utol = 1e-9 * max(1.0, float(u_all.sum()))
+    # integral utilities (cardinality, or integral costs) make β take integer values
+    integral_u = bool(
+        np.all(u_all == np.round(u_all)) and float(u_all.sum()) < 2.0**52 and utol < 0.25
+    )
     active = np.ones(A.shape[0], dtype=bool)
     selected: list[str] = []
     chosen: set[int] = set()
@@ -84,14 +130,41 @@ def greedy_cohesive(e: Any, utility: str = "cost", *, max_projects: int = 20) ->
         Cp = np.flatnonzero(A[active].any(axis=0))
         if Cp.size == 0:
             break
-        if Cp.size > max_projects:
+        if method == "enumerate" and Cp.size > max_projects:
             raise InputError(
                 f"greedy_cohesive: {Cp.size} projects approved by active voters exceed "
-                f"max_projects={max_projects}; the rule is exponential in that number"
+                f"max_projects={max_projects}; the enumeration is exponential in that number "
+                "(use method='milp' or 'auto')"
             )
-        best = _best_set(
-            A[active][:, Cp], w[active], costs[Cp], u_all[Cp], B, n, tol, utol, ids, Cp
-        )
+        if method in ("bnb", "milp") or (
+            method == "auto" and Cp.size > min(max_projects, AUTO_ENUMERATE)
+        ):
+            from fairsim.mechanisms import _budgeting_gcr as gcr
+            from fairsim.mechanisms import _budgeting_gcr_milp as gcr_milp
+
+            args = (A[active][:, Cp], w[active], costs[Cp], u_all[Cp], B, n, tol, utol, ids, Cp)
+            token = gcr.DEADLINE.set(deadline)
+            try:
+                if method == "milp":
+                    found: Any = gcr_milp.best_set_milp(*args, integral_u)
+                else:
+                    found = gcr.best_set_bnb(*args, integral_u)
+                if isinstance(found, str):  # more than 63 projects survive the reductions
+                    found = gcr_milp.best_set_milp(*args, integral_u)
+            except gcr.GCRTimeout:
+                raise InputError(
+                    f"greedy_cohesive: round {rnd} ({Cp.size} projects approved by active "
+                    f"voters) did not finish within time_limit={time_limit} s; the rule is "
+                    "NP-hard and this instance is beyond its exact search (raise time_limit "
+                    "or use a smaller election)"
+                ) from None
+            finally:
+                gcr.DEADLINE.reset(token)
+            best = found
+        else:
+            best = _best_set(
+                A[active][:, Cp], w[active], costs[Cp], u_all[Cp], B, n, tol, utol, ids, Cp
+            )
         if best is None:
             break
         T, beta, ties = best
@@ -345,8 +418,20 @@ class Lottery:
     "mechanism",
     randomized=True,
     claims=("strong_ufs", "fjr", "bb1"),
+    params={
+        "gcr_method": ("auto", "enumerate", "bnb", "milp"),
+        "max_projects": 20,
+        "time_limit": 600.0,
+    },
 )
-def fair_lottery(e: Any, rng: np.random.Generator | int | None = None) -> Lottery:
+def fair_lottery(
+    e: Any,
+    rng: np.random.Generator | int | None = None,
+    *,
+    gcr_method: str = "auto",
+    max_projects: int = 20,
+    time_limit: float = 600.0,
+) -> Lottery:
     """BW-GCR-PB (spec §5.3; Aziz, Lu, Suzuki, Vollen, Walsh, arXiv 2404.05198, Algorithm 1).
 
     1. W_G = ``greedy_cohesive(e, "cardinality")``, p = 1 on W_G. 2-3. Each nonempty ballot class
@@ -354,6 +439,8 @@ def fair_lottery(e: Any, rng: np.random.Generator | int | None = None) -> Lotter
     s_z = w_z·B/n has |A_z ∩ W_G| = |G_z| spends s_z − cost(G_z) on A_z by (cost, id).
     5. Fill to min(B, cost(C)) by approval weight descending, then id [F]. Exact ``Fraction``
     arithmetic; ``details`` holds ``"W_gcr"`` and ``"p_exact"``. ``rng`` seeds ``.sample()``.
+    ``gcr_method``, ``max_projects`` and ``time_limit`` go to :func:`greedy_cohesive` (its
+    ``method``, ``max_projects`` and ``time_limit``).
     Claimed: ex-ante Strong UFS, ex-post FJR (cardinality) and two-sided BB1 on every draw.
     """
     check_election(e)
@@ -364,7 +451,9 @@ def fair_lottery(e: Any, rng: np.random.Generator | int | None = None) -> Lotter
     costs = [Fraction(float(c)) for c in e.costs]
     B = Fraction(float(e.budget))
     n = int(w.sum())
-    W_G = greedy_cohesive(e, "cardinality").selected
+    W_G = greedy_cohesive(
+        e, "cardinality", max_projects=max_projects, method=gcr_method, time_limit=time_limit
+    ).selected
     pos = {p: c for c, p in enumerate(ids)}
     p: list[Fraction] = [Fraction(0)] * m
     for pid in W_G:

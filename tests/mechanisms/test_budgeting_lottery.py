@@ -59,8 +59,12 @@ def test_gcr_cost_utility_picks_largest_beta():
 def test_gcr_max_projects():
     e = Election.from_sets([set(range(5))], [1] * 5, 3)
     with pytest.raises(InputError, match="max_projects=4"):
-        greedy_cohesive(e, max_projects=4)
-    assert len(greedy_cohesive(e, max_projects=5).selected) == 3
+        greedy_cohesive(e, max_projects=4, method="enumerate")
+    assert len(greedy_cohesive(e, max_projects=5, method="enumerate").selected) == 3
+    # "auto" (and "bnb") need no limit: unit costs, B = 3, one ballot -> the 3 smallest ids
+    assert greedy_cohesive(e, max_projects=4).selected == ["0", "1", "2"]
+    with pytest.raises(InputError, match="method"):
+        greedy_cohesive(e, method="brute")
     with pytest.raises(InputError, match="utility"):
         greedy_cohesive(e, utility="borda")
 
