@@ -50,8 +50,8 @@ def test_aziz_fair_lotteries_claims(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_compare_rules_runs(tmp_path: Path) -> None:
     df = _run(COMPARE, tmp_path / "cmp", workers=2)
-    assert df["error"].isna().all() and len(df) == 6 * 3 * 5
-    assert df["distribution"].nunique() == 3
+    assert df["error"].isna().all() and len(df) == 8 * 3 * 5
+    assert df["distribution"].nunique() == 4
     det = df[~df["randomized"]]
     assert (det["cost"] <= det["budget"] + 1e-9).all()
     assert det[det["mechanism_name"] == "greedy"]["axiom.exhaustive"].all()
