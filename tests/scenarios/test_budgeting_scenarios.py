@@ -21,7 +21,7 @@ def test_shipped_scenarios_validate(path: Path) -> None:
     s = load_scenario(path)
     assert s.kind == "participatory_budgeting"
     points = expand(s)
-    assert len(points) == (6 if path == COMPARE else 2)
+    assert len(points) == (8 if path == COMPARE else 2)
     for dp in points:
         inst = dp.scenario.instances
         if inst.generator == "pabulib":
