@@ -60,6 +60,15 @@ def _e(sets, costs, budget, weights):
     )
 
 
+def _profile(inst, utility, weights):
+    """(profile, outcome mask) of a hypothesis instance with the given row weights."""
+    from fairsim.axioms._budgeting_common import profile
+
+    sets, costs, budget, W = inst
+    P = profile(_e(sets, costs, budget, weights), utility)
+    return P, np.array([c in W for c in range(len(costs))])
+
+
 @settings(max_examples=60, deadline=None)
 @given(instances, st.sampled_from(["cost", "cardinality"]), st.integers(1, 3))
 def test_levels_match_brute_force(inst, utility, wmax):
@@ -253,13 +262,11 @@ def _levels_ref(sets, weights, costs, budget, W, utility):
 @given(instances, st.sampled_from(["cost", "cardinality"]), st.integers(1, 3))
 def test_vectorised_levels_match_definition(inst, utility, wmax):
     from fairsim.axioms import _budgeting_fjr as fj
-    from fairsim.axioms._budgeting_common import profile
     from fairsim.axioms._budgeting_expost import utility_of_w
 
     sets, costs, budget, W = inst
     weights = [1 + (i % wmax) for i in range(len(sets))]
-    P = profile(_e(sets, costs, budget, weights), utility)
-    Wm = np.array([c in W for c in range(len(costs))])
+    P, Wm = _profile(inst, utility, weights)
     got = fj.levels(P, utility_of_w(P, Wm))
     # the profile merges identical ballots; levels only depend on classes and weights
     want = [float(v) for v in _levels_ref(sets, weights, costs, budget, W, utility)]
@@ -307,13 +314,11 @@ def _assert_genuine(witness, sets, weights, costs, budget, W, utility):
 @given(instances, st.sampled_from(["cost", "cardinality"]), st.integers(1, 3))
 def test_search_only_returns_genuine_violations(inst, utility, wmax):
     from fairsim.axioms import _budgeting_fjr as fj
-    from fairsim.axioms._budgeting_common import profile
     from fairsim.axioms._budgeting_expost import utility_of_w
 
     sets, costs, budget, W = inst
     weights = [1 + (i % wmax) for i in range(len(sets))]
-    P = profile(_e(sets, costs, budget, weights), utility)
-    Wm = np.array([c in W for c in range(len(costs))])
+    P, Wm = _profile(inst, utility, weights)
     hit = fj._search(P, utility_of_w(P, Wm), Wm)
     holds = _fjr_holds(sets, weights, costs, budget, W, utility)
     if hit is None:

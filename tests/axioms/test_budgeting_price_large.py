@@ -20,19 +20,9 @@ from hypothesis import strategies as st
 from fairsim.axioms import _budgeting_price as pr
 from fairsim.axioms import budgeting as ab
 from fairsim.axioms._budgeting_common import outcome_mask, profile
-from fairsim.io.pabulib import Election
+from tests.axioms.test_budgeting_price import _election
 
 mb = pytest.importorskip("fairsim.mechanisms.budgeting")
-
-
-def _election(sets, costs, budget, weights=None):
-    return Election.from_sets(
-        [sorted(s) for s in sets],
-        costs,
-        budget,
-        project_ids=[chr(ord("a") + c) for c in range(len(costs))],
-        multiplicities=weights,
-    )
 
 
 def _plain_bound(sets, weights, costs, budget, W, pi, lam):
