@@ -16,7 +16,16 @@ import pytest
 
 from fairsim.axioms import budgeting as ab
 
-PATH = "/work/shared/data/pabulib/Poland_Warszawa_2017_Nowolipki__Powazki.pb"
+# the in-repo copy shipped with scenarios/budgeting/compare_rules.yaml (same bytes as Pabulib's)
+PATH = os.path.join(
+    os.path.dirname(__file__),
+    "..",
+    "..",
+    "scenarios",
+    "budgeting",
+    "data",
+    "Poland_Warszawa_2017_Nowolipki__Powazki.pb",
+)
 
 
 def _parse(path: str) -> tuple[Fraction, dict[str, Fraction], list[frozenset[str]]]:

@@ -187,3 +187,37 @@ def test_simulator_leaves_inconclusive_cells_null():
             assert "inconclusive" in row[S.WITNESS_PREFIX + "fjr"]
         if want is False:
             assert '"voters"' in row[S.WITNESS_PREFIX + "fjr"]
+
+
+def test_district_file_pjr_search_matches_milp_and_ejr_gap():
+    # Warszawa 2017 Nowolipki-Powązki (30 projects, 2,850 voters; the in-repo copy): the live
+    # search and the PJR MILP agree for three rules; MES (cost) fails EJR but satisfies PJR,
+    # because the EJR witness group's approvals cover more than u(T) of W between them
+    import os
+
+    from fairsim.io import pabulib
+    from fairsim.mechanisms import budgeting as mb
+
+    path = os.path.join(
+        os.path.dirname(__file__),
+        *("..", "..", "scenarios", "budgeting", "data"),
+        "Poland_Warszawa_2017_Nowolipki__Powazki.pb",
+    )
+    e = pabulib.read(path).compress()
+    mes = mb.method_of_equal_shares(e, "cost")
+    for W, util in (
+        (mes, "cost"),
+        (mb.greedy(e, "cost"), "cost"),
+        (mb.method_of_equal_shares(e, "cardinality"), "cardinality"),
+    ):
+        a = ab.pjr(e, W, util, method="enumerate")
+        b = ab.pjr(e, W, util, method="ilp")
+        assert a.status == b.status == "holds"
+    v = ab.ejr(e, mes, "cost")
+    assert not v.holds and v.witness["projects"] == ["2300"]
+    pos = {p: j for j, p in enumerate(e.project_ids)}
+    costs = dict(zip(e.project_ids, (int(c) for c in e.costs), strict=True))
+    rows = e.approvals.tolil().rows
+    union = set().union(*(set(rows[r]) for r in v.witness["voters"]))
+    covered = sum(costs[p] for p in mes.selected if pos[p] in union)
+    assert covered >= costs["2300"]
