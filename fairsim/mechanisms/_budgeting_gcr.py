@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextvars
 import time
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numba import njit, objmode
@@ -72,6 +73,33 @@ def evaluate(
         beta = float(U[order[int(np.argmax(ok))]])
     wS = float(((U >= beta - utol) * w).sum())
     return beta, cost, wS
+
+
+@dataclass(frozen=True)
+class GCRRound:
+    """One GCR round: active classes × candidate projects C′ (``A``, ``w``, ``costs``, ``u``),
+    B, n, the rule's tolerances, project ids and C′'s global indices (for the tie chain)."""
+
+    A: np.ndarray
+    w: np.ndarray
+    costs: np.ndarray
+    u: np.ndarray
+    B: float
+    n: float
+    tol: float
+    utol: float
+    ids: list[str]
+    Cp: np.ndarray
+    integral_u: bool
+
+    def merged(self) -> GCRRound | None:
+        """The round with identical active classes merged (:func:`_merge`); None if empty."""
+        m = _merge(self.A, self.w)
+        return None if m is None else replace(self, A=m[0], w=m[1])
+
+    def evaluate(self, T: np.ndarray) -> tuple[float, float, float]:
+        """:func:`evaluate` on this round."""
+        return evaluate(self.A, self.w, self.costs, self.u, self.B, self.n, self.tol, self.utol, T)
 
 
 def _reduce(
@@ -423,27 +451,13 @@ class _Searcher:
         return sets
 
 
-def best_set_bnb(
-    Afull: np.ndarray,
-    wfull: np.ndarray,
-    costs: np.ndarray,
-    u: np.ndarray,
-    B: float,
-    n: float,
-    tol: float,
-    utol: float,
-    ids: list[str],
-    Cp: np.ndarray,
-    integral_u: bool,
-) -> tuple[np.ndarray, float, list[list[str]]] | None | str:
+def best_set_bnb(rnd: GCRRound) -> tuple[np.ndarray, float, list[list[str]]] | None | str:
     """The enumeration's round winner by branch and bound; ``"wide"`` if > 63 projects remain."""
-    merged = _merge(Afull, wfull)
-    if merged is None:
+    r = rnd.merged()
+    if r is None:
         return None
-    A, w = merged
-
-    def ev(T: np.ndarray) -> tuple[float, float, float]:
-        return evaluate(A, w, costs, u, B, n, tol, utol, T)
+    A, w, costs, u, B, n = r.A, r.w, r.costs, r.u, r.B, r.n
+    tol, utol, integral_u, ev = r.tol, r.utol, r.integral_u, r.evaluate
 
     ubmax = float((A * u[None, :]).sum(axis=1).max())
     uslack = 0.5 if integral_u else 0.5 * utol + 1e-12 * max(1.0, ubmax)
@@ -466,7 +480,7 @@ def best_set_bnb(
     pool = {t: v for t, v in pool.items() if v[0] > utol}
     if not pool:  # only if the tolerances of the search and of the check disagree
         raise RuntimeError("greedy_cohesive branch and bound lost its incumbent")
-    return _chain(pool, utol, tol, n, ids, Cp)
+    return _chain(pool, utol, tol, n, r.ids, r.Cp)
 
 
 def _chain(

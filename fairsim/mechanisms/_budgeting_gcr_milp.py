@@ -17,11 +17,10 @@ import numpy as np
 from fairsim.mechanisms._budgeting_gcr import (
     DEADLINE,
     MAX_TIES,
+    GCRRound,
     GCRTimeout,
     _chain,
-    _merge,
     _reduce,
-    evaluate,
 )
 
 
@@ -177,27 +176,14 @@ def _base_rows(
     mdl.rows(one[None, :], np.array([1.0]), np.array([np.inf]))
 
 
-def best_set_milp(
-    Afull: np.ndarray,
-    wfull: np.ndarray,
-    costs: np.ndarray,
-    u: np.ndarray,
-    B: float,
-    n: float,
-    tol: float,
-    utol: float,
-    ids: list[str],
-    Cp: np.ndarray,
-    integral_u: bool,
-) -> tuple[np.ndarray, float, list[list[str]]] | None:
+def best_set_milp(rnd: GCRRound) -> tuple[np.ndarray, float, list[list[str]]] | None:
     """The enumeration's round winner (T as global indices, β, tied id tuples) via MILPs."""
-    merged = _merge(Afull, wfull)
-    if merged is None:
+    r = rnd.merged()
+    if r is None:
         return None
-    A, w = merged
-
-    def ev(T: np.ndarray) -> tuple[float, float, float]:
-        return evaluate(A, w, costs, u, B, n, tol, utol, T)
+    A, w, costs, u, B, n = r.A, r.w, r.costs, r.u, r.B, r.n
+    tol, utol, integral_u, ev = r.tol, r.utol, r.integral_u, r.evaluate
+    ids, Cp = r.ids, r.Cp
 
     ubmax = float((A * u[None, :]).sum(axis=1).max())
     uscale = max(1.0, ubmax)

@@ -142,15 +142,27 @@ def greedy_cohesive(
             from fairsim.mechanisms import _budgeting_gcr as gcr
             from fairsim.mechanisms import _budgeting_gcr_milp as gcr_milp
 
-            args = (A[active][:, Cp], w[active], costs[Cp], u_all[Cp], B, n, tol, utol, ids, Cp)
+            rd = gcr.GCRRound(
+                A[active][:, Cp],
+                w[active],
+                costs[Cp],
+                u_all[Cp],
+                B,
+                n,
+                tol,
+                utol,
+                ids,
+                Cp,
+                integral_u,
+            )
             token = gcr.DEADLINE.set(deadline)
             try:
                 if method == "milp":
-                    found: Any = gcr_milp.best_set_milp(*args, integral_u)
+                    found: Any = gcr_milp.best_set_milp(rd)
                 else:
-                    found = gcr.best_set_bnb(*args, integral_u)
+                    found = gcr.best_set_bnb(rd)
                 if isinstance(found, str):  # more than 63 projects survive the reductions
-                    found = gcr_milp.best_set_milp(*args, integral_u)
+                    found = gcr_milp.best_set_milp(rd)
             except gcr.GCRTimeout:
                 raise InputError(
                     f"greedy_cohesive: round {rnd} ({Cp.size} projects approved by active "
