@@ -75,12 +75,6 @@ LP_OPTIONS = {"simplex_dual_edge_weight_strategy": "devex"}
 NO_PRESOLVE_CLASSES = 20_000
 
 
-def _delta(P: Profile) -> float:
-    """Least strict gain (:func:`money_delta`); where it falls back to a money tolerance, a
-    solution the exact re-check rejects leaves the level open [F]."""
-    return money_delta(P)
-
-
 def _cheapest(P: Profile, cand: np.ndarray) -> np.ndarray:
     """(k, |cand|+1): column j is the cost of the j cheapest approved candidates (inf if fewer)."""
     C = np.where(P.A[:, cand], P.costs[cand][None, :], np.inf)
@@ -94,7 +88,7 @@ def levels(P: Profile, uW: np.ndarray, cheap: np.ndarray | None = None) -> list[
     Class b is eligible at v iff u_b(W) <= v (+utol) and u(A_b ∩ cand) >= v + δ (−utol): an
     interval of the sorted values, so w(E) for every level comes from one difference array;
     the interval is widened by a rounding margin (pruning less is always safe)."""
-    d = _delta(P)
+    d = money_delta(P)
     cand = candidates(P)
     U = (P.A[:, cand] * P.u[cand]).sum(axis=1)
     V = np.unique(uW)
@@ -280,7 +274,7 @@ def _interval_milp(
     from scipy import sparse
     from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-    d = _delta(P)
+    d = money_delta(P)
     th_all = np.maximum(beta_lo, uW + d)
     Wmask = Wm if Wm is not None else np.zeros(P.costs.size, dtype=bool)
     _, cand, wk, E = _reduce(P, uW, Wmask, th_all, v_hi, cheap)
@@ -366,7 +360,7 @@ def fjr_levels(P: Profile, Wm: np.ndarray, time_limit: float) -> Verdict:
         return Verdict("fjr", False, hit, s)
     cheap = _cheapest(P, candidates(P)) if P.utility == "cardinality" else None
     lv = levels(P, uW, cheap)
-    d = _delta(P)
+    d = money_delta(P)
     # wide intervals relax too much, narrow ones cost a MILP each: start from single levels
     # when there are few, else from CHUNKS pieces (measured on Warszawa 2018 Wawer) [F]
     size = 1 if len(lv) <= FEW_LEVELS else -(-len(lv) // CHUNKS)

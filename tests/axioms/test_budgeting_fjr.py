@@ -334,7 +334,7 @@ def test_reduce_keeps_every_violation(inst, wmax):
     # every brute-force violation (S, T) at its own level β = max_S u(W) + δ: its classes stay
     # eligible, its projects stay candidates, and the merged weights add up to the class weights
     from fairsim.axioms import _budgeting_fjr as fj
-    from fairsim.axioms._budgeting_common import profile
+    from fairsim.axioms._budgeting_common import money_delta, profile
     from fairsim.axioms._budgeting_expost import utility_of_w
 
     sets, costs, budget, W = inst
@@ -342,7 +342,7 @@ def test_reduce_keeps_every_violation(inst, wmax):
     P = profile(_e(sets, costs, budget, weights), "cost")
     Wm = np.array([c in W for c in range(len(costs))])
     uW_f = utility_of_w(P, Wm)
-    d = fj._delta(P)
+    d = money_delta(P)
     n = sum(weights)
     u = [Fraction(c) for c in costs]
     uW = [sum((u[c] for c in A & W), Fraction(0)) for A in sets]
