@@ -186,7 +186,7 @@ def pjr_enum(P: Profile, Wm: np.ndarray, limit: int) -> Verdict:
     except Inconclusive:
         wit = {"voters": [], "projects": [], "beta": 0.0, "group_weight": 0.0, "required": 0.0}
         wit["inconclusive"] = True
-        return Verdict("pjr", False, wit, 0.0)
+        return Verdict("pjr", False, wit, 0.0, inconclusive=True)
     return Verdict("pjr", True, None, best[0])
 
 

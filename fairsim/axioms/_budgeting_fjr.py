@@ -418,5 +418,5 @@ def fjr_levels(P: Profile, Wm: np.ndarray, time_limit: float) -> Verdict:
                 float(lv[max(b for _, b in open_)] + d),
             ],
         }
-        return Verdict("fjr", False, wit, 0.0)
+        return Verdict("fjr", False, wit, 0.0, inconclusive=True)
     return Verdict("fjr", True, None, float("inf"))

@@ -117,7 +117,7 @@ def ejr_ilp(
         ok = ok and float(P.u[Wm & P.A[S].any(axis=0)].sum()) < uT - P.utol
     if not ok:
         wit["inconclusive"] = True
-    return Verdict(name, False, wit, _slack(P, wg, cost))
+    return Verdict(name, False, wit, _slack(P, wg, cost), inconclusive=not ok)
 
 
 def gfs_ilp(P: Profile, p: np.ndarray) -> tuple[float, np.ndarray]:

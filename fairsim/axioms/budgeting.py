@@ -20,7 +20,6 @@ arXiv 1911.11747 (priceability); Aziz et al. arXiv
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -55,23 +54,7 @@ FJR_AUTO_LIMIT = 500
 FJR_ENUM_CELLS = 200_000
 
 
-def _flag(v: Verdict) -> Verdict:
-    """Set ``inconclusive`` on a verdict whose witness says the solver left it open."""
-    if isinstance(v.witness, dict) and v.witness.get("inconclusive"):
-        return dataclasses.replace(v, holds=False, inconclusive=True)
-    return v
-
-
 def _run(
-    method: str,
-    enum: Callable[[int], Verdict],
-    ilp: Callable[[], Verdict],
-    bf: Callable[[], Verdict],
-) -> Verdict:
-    return _flag(_decide(method, enum, ilp, bf))
-
-
-def _decide(
     method: str,
     enum: Callable[[int], Verdict],
     ilp: Callable[[], Verdict],
@@ -172,9 +155,10 @@ def fjr(
     ``"ilp"``: exact branch and bound over threshold levels β = u_b(W) + δ, one big-M-free MILP
     per level interval (HiGHS), see :mod:`fairsim.axioms._budgeting_fjr` [D]; finishes on the
     ~50-project Warszawa district files. ``"auto"``: enumerate up to 500 sets, then the
-    level MILPs (straight to the level MILPs above 200,000 class × project cells). If ``time_limit`` (seconds, level MILPs only) runs out, the verdict has
-    ``holds=False``, ``inconclusive=True`` (and ``witness["inconclusive"] = True``) and the open β range; a witness
-    without that flag is an exactly re-checked violation. ``slack`` is +inf when FJR holds by
+    level MILPs (straight to the level MILPs above 200,000 class × project cells). If
+    ``time_limit`` (seconds, level MILPs only) runs out, the verdict has ``holds=False``,
+    ``inconclusive=True`` (and ``witness["inconclusive"] = True``) and the open β range; a
+    witness without that flag is an exactly re-checked violation. ``slack`` is +inf when FJR holds by
     the level MILPs (they bound no slack).
     """
     P = profile(e, utility)
@@ -190,11 +174,11 @@ def fjr(
 
     if method == "auto":
         if P.A.size > FJR_ENUM_CELLS:  # the pruned-but-uncounted scans alone take seconds
-            return _flag(levels())
+            return levels()
         try:
             return _ep.fjr_enum(P, Wm, FJR_AUTO_LIMIT)
         except _ep._Limit:
-            return _flag(levels())
+            return levels()
     return _run(method, lambda lim: _ep.fjr_enum(P, Wm, lim), levels, lambda: brute(P, Wm, "fjr"))
 
 

@@ -221,3 +221,18 @@ def test_district_file_pjr_search_matches_milp_and_ejr_gap():
     union = set().union(*(set(rows[r]) for r in v.witness["voters"]))
     covered = sum(costs[p] for p in mes.selected if pos[p] in union)
     assert covered >= costs["2300"]
+
+
+def test_fjr_open_levels_are_inconclusive(monkeypatch):
+    # every level MILP times out and the quick search finds nothing: FJR stays open
+    from fairsim.axioms import _budgeting_fjr as fj
+
+    sets, weights, costs, budget = [{0, 1}, {0, 2}, {3}], [2, 2, 1], [1, 1, 1, 1], 3
+    e = _election(sets, weights, costs, budget)
+    W = _mask({3}, 4)
+    assert ab.fjr(e, W, "cardinality", method="ilp").status == "fails"
+    monkeypatch.setattr(fj, "_search", lambda *a, **k: None)
+    monkeypatch.setattr(fj, "_interval_milp", lambda *a, **k: ("timeout", None))
+    v = ab.fjr(e, W, "cardinality", method="ilp")
+    assert v.status == "inconclusive" and v.inconclusive and not v.holds
+    assert v.witness["open_levels"] >= 1
