@@ -21,6 +21,8 @@ from fairsim.registry import register
 
 Number = Any  # float or Fraction
 
+#: the ways :func:`greedy_cohesive` finds a round's best set
+GCR_METHODS = ("auto", "enumerate", "bnb", "milp")
 #: with method="auto", rounds with at most this many projects (and <= max_projects) enumerate
 AUTO_ENUMERATE = 12
 
@@ -59,7 +61,7 @@ def _subset_sums(vals: np.ndarray) -> np.ndarray:
     params={
         "utility": ("cost", "cardinality"),
         "max_projects": 20,
-        "method": ("auto", "enumerate", "bnb", "milp"),
+        "method": GCR_METHODS,
         "time_limit": 600.0,
     },
 )
@@ -107,8 +109,8 @@ def greedy_cohesive(
     deadline = time.perf_counter() + float(time_limit)
     if not isinstance(max_projects, (int, np.integer)) or max_projects < 1:
         raise InputError(f"max_projects must be an integer >= 1; got {max_projects!r}")
-    if method not in ("auto", "enumerate", "bnb", "milp"):
-        raise InputError(f"method must be 'auto', 'enumerate', 'bnb' or 'milp'; got {method!r}")
+    if method not in GCR_METHODS:
+        raise InputError(f"method must be one of {GCR_METHODS}; got {method!r}")
     A, w = _classes(e)
     ids = list(e.project_ids)
     costs = np.asarray(e.costs, dtype=np.float64)
@@ -431,7 +433,7 @@ class Lottery:
     randomized=True,
     claims=("strong_ufs", "fjr", "bb1"),
     params={
-        "gcr_method": ("auto", "enumerate", "bnb", "milp"),
+        "gcr_method": GCR_METHODS,
         "max_projects": 20,
         "time_limit": 600.0,
     },
@@ -456,6 +458,8 @@ def fair_lottery(
     Claimed: ex-ante Strong UFS, ex-post FJR (cardinality) and two-sided BB1 on every draw.
     """
     check_election(e)
+    if gcr_method not in GCR_METHODS:
+        raise InputError(f"gcr_method must be one of {GCR_METHODS}; got {gcr_method!r}")
     gen = np.random.default_rng(rng)
     ids = list(e.project_ids)
     m = len(ids)

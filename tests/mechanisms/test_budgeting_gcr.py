@@ -209,3 +209,15 @@ def test_time_limit_stops_the_search_with_a_clear_error():
     a = greedy_cohesive(e, "cardinality", method="bnb")
     b = greedy_cohesive(e, "cardinality", method="bnb", time_limit=300)
     assert a.selected == b.selected
+
+
+def test_fair_lottery_names_its_gcr_arguments_in_errors():
+    from fairsim.errors import InputError
+    from fairsim.io.pabulib import Election
+    from fairsim.mechanisms.budgeting import fair_lottery
+
+    e = Election.from_sets([{"a"}, {"b"}], {"a": 1, "b": 1}, 2)
+    with pytest.raises(InputError, match="gcr_method must be one of"):
+        fair_lottery(e, gcr_method="greedy")
+    with pytest.raises(InputError, match="time_limit must be a number of seconds > 0"):
+        fair_lottery(e, time_limit=-1)
