@@ -88,17 +88,23 @@ def gfs_enum(P: Profile, p: np.ndarray, limit: int) -> tuple[float, np.ndarray]:
     return best, best_g
 
 
+def gfs_need(P: Profile, G: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """(required, spent) of group G: min(share(G), cost(U_G)) and Σ_{U_G} p_c cost(c)."""
+    union = P.A[G].any(axis=0)
+    need = min(float(P.w[G].sum()) * P.budget / P.n, float(P.costs[union].sum()))
+    return need, float((p * P.costs)[union].sum())
+
+
 def gfs_verdict(P: Profile, gap: float, G: np.ndarray, p: np.ndarray) -> Verdict:
     if G.size == 0 or gap <= _eps(P):
         return Verdict("gfs", True, None, -gap if np.isfinite(gap) else float("inf"))
-    union = P.A[G].any(axis=0)
-    spent = float((p * P.costs)[union].sum())
+    need, spent = gfs_need(P, G, p)
     wit = {
         "voters": P.voters(G),
-        "projects": [P.ids[c] for c in np.flatnonzero(union)],
+        "projects": [P.ids[c] for c in np.flatnonzero(P.A[G].any(axis=0))],
         "beta": spent,
         "group_weight": float(P.w[G].sum()),
-        "required": min(float(P.w[G].sum()) * P.budget / P.n, float(P.costs[union].sum())),
+        "required": need,
     }
     return Verdict("gfs", False, wit, -gap)
 

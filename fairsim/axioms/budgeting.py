@@ -360,11 +360,9 @@ def _gfs_large(P: Any, pm: np.ndarray) -> Verdict:
     if bound <= _ea._eps(P):
         return Verdict("gfs", True, None, -bound if np.isfinite(bound) else float("inf"))
     if G.size:
-        union = P.A[G].any(axis=0)
-        need = min(float(P.w[G].sum()) * P.budget / P.n, float(P.costs[union].sum()))
-        gap = need - float((pm * P.costs)[union].sum())
-        if gap > _ea._eps(P):
-            return _ea.gfs_verdict(P, gap, G, pm)
+        need, spent = _ea.gfs_need(P, G, pm)
+        if need - spent > _ea._eps(P):
+            return _ea.gfs_verdict(P, need - spent, G, pm)
     gap, G = _ilp().gfs_ilp(P, pm)
     return _ea.gfs_verdict(P, gap, G, pm)
 
