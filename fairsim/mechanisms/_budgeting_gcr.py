@@ -376,21 +376,11 @@ def _merge(Afull: np.ndarray, wfull: np.ndarray) -> tuple[np.ndarray, np.ndarray
 class _Searcher:
     """β*-threshold search by branch and bound over the reduced instance at each threshold."""
 
-    def __init__(
-        self,
-        A: np.ndarray,
-        w: np.ndarray,
-        costs: np.ndarray,
-        u: np.ndarray,
-        B: float,
-        n: float,
-        tol: float,
-        uslack: float,
-        integral_u: bool,
-    ) -> None:
-        self.A, self.w, self.costs, self.u = A, w, costs, u
-        self.B, self.n, self.tol, self.uslack, self.integral_u = B, n, tol, uslack, integral_u
-        self.card = bool(np.all(u == 1.0))
+    def __init__(self, r: GCRRound, uslack: float) -> None:
+        self.A, self.w, self.costs, self.u = r.A, r.w, r.costs, r.u
+        self.B, self.n, self.tol, self.integral_u = r.B, r.n, r.tol, r.integral_u
+        self.uslack = uslack
+        self.card = bool(np.all(r.u == 1.0))
         self.nodes = 0
 
     def run(
@@ -456,12 +446,12 @@ def best_set_bnb(rnd: GCRRound) -> tuple[np.ndarray, float, list[list[str]]] | N
     r = rnd.merged()
     if r is None:
         return None
-    A, w, costs, u, B, n = r.A, r.w, r.costs, r.u, r.B, r.n
+    A, u, n = r.A, r.u, r.n
     tol, utol, integral_u, ev = r.tol, r.utol, r.integral_u, r.evaluate
 
     ubmax = float((A * u[None, :]).sum(axis=1).max())
     uslack = 0.5 if integral_u else 0.5 * utol + 1e-12 * max(1.0, ubmax)
-    srch = _Searcher(A, w, costs, u, B, n, tol, uslack, integral_u)
+    srch = _Searcher(r, uslack)
     step = 1.0 if integral_u else utol
     # β_max: one branch and bound whose threshold rises with each improvement
     sets = srch.run(step if integral_u else 2 * utol, 2, 0.0, step)

@@ -100,20 +100,10 @@ class _Reduced:
     """A threshold model on the reduced classes and projects; solutions map back to C′."""
 
     def __init__(
-        self,
-        A: np.ndarray,
-        w: np.ndarray,
-        costs: np.ndarray,
-        u: np.ndarray,
-        B: float,
-        n: float,
-        thr: float,
-        uscale: float,
-        uslack: float,
-        size_tol: float,
-        integral_u: bool,
+        self, r: GCRRound, thr: float, uscale: float, uslack: float, size_tol: float
     ) -> None:
-        self.E, self.P = _reduce(A, w, costs, u, B, n, thr, uslack * uscale, integral_u)
+        A, w, costs, u, B, n = r.A, r.w, r.costs, r.u, r.B, r.n
+        self.E, self.P = _reduce(A, w, costs, u, B, n, thr, uslack * uscale, r.integral_u)
         self.mdl: _Model | None = None
         if self.E.size == 0 or self.P.size == 0:
             return
@@ -191,7 +181,7 @@ def best_set_milp(rnd: GCRRound) -> tuple[np.ndarray, float, list[list[str]]] | 
     uslack = (0.5 if integral_u else 0.5 * utol) / uscale + 1e-9
 
     def model(thr: float) -> _Reduced:
-        return _Reduced(A, w, costs, u, B, n, thr, uscale, uslack, size_tol, integral_u)
+        return _Reduced(r, thr, uscale, uslack, size_tol)
 
     def feasible(thr: float) -> tuple[np.ndarray, float] | None:
         """A set with exact β*(T) >= thr − slack, or None (proof that none exists)."""
